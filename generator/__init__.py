@@ -1,0 +1,1 @@
+"""cortexdb's build-time compiler: manifest.toml + migrations/*.sql -> cortexdb/_frozen.py."""

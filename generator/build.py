@@ -1,0 +1,204 @@
+"""The build pipeline: manifest + SQL files -> diagnostics and the frozen module, in memory.
+
+`generate` touches no disk but to read its inputs; `write_outputs` writes, `stale_outputs`
+compares with disk. One function, thin commands (as sqlc does it).
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+import re
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .checksum import canonical_checksum, legacy_checksum, raw_checksum
+from .diagnostics import Diagnostic, GeneratorError, Severity, errors
+from .manifest import Manifest, Migration, display_path, load_manifest
+
+NOQA = re.compile(r"--\s*noqa:\s*(MG\d{3}(?:\s*,\s*MG\d{3})*)[ \t]+(\S[^\n]*)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class CompiledFile:
+    migration: Migration
+    shown: str  # the path as diagnostics show it
+    raw: bytes
+    text: str
+    statements: int
+    steps: tuple[tuple[object, ...], ...]
+    flags: tuple[str, ...]
+    checksum: str
+    legacy_checksum: str
+    raw_checksum: str
+
+
+@dataclass
+class BuildResult:
+    manifest: Manifest
+    files: dict[str, str] = field(default_factory=dict)  # relative path -> content
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    compiled: list[CompiledFile] = field(default_factory=list)
+    proven: int = 0
+
+    @property
+    def failed(self) -> bool:
+        return bool(errors(self.diagnostics))
+
+    def summary(self) -> str:
+        counts = {s: sum(1 for d in self.diagnostics if d.severity is s) for s in Severity}
+        statements = sum(c.statements for c in self.compiled)
+        return (
+            f"{len(self.manifest.databases)} databases, {len(self.compiled)} migrations, "
+            f"{statements} statements; findings: {counts[Severity.ERROR]} errors, "
+            f"{counts[Severity.WARNING]} warnings, {counts[Severity.INFO]} info; "
+            f"proof: {self.proven}/{len(self.compiled)} migrations run twice unchanged"
+        )
+
+
+def source_hash(manifest: Manifest, compiled: list[CompiledFile]) -> str:
+    digest = hashlib.sha256(manifest.path.read_bytes())
+    for item in sorted(compiled, key=lambda c: c.migration.file):
+        digest.update(b"\0" + item.migration.file.encode() + b"\0" + item.raw)
+    return "sha256:" + digest.hexdigest()
+
+
+def _allowed_reason(migration: Migration, text: str) -> str | None:
+    """Why this migration may rely on running once: its manifest `allow` or `noqa` reasons."""
+    reasons = [f"{code}: {reason}" for code, reason in sorted(migration.allow.items())]
+    reasons += [f"{m.group(1).upper()}: {m.group(2).strip()}" for m in NOQA.finditer(text)]
+    return "; ".join(reasons) or None
+
+
+def compile_file(manifest: Manifest, migration: Migration, context: Any,
+                 diagnostics: list[Diagnostic]) -> CompiledFile | None:
+    from .analyze import analyze
+    from .compile import compile_statements
+    from .lint import lint_file
+
+    shown = display_path(migration.path)
+    raw = migration.path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        diagnostics.append(Diagnostic(shown, line, 1, "MG100", f"not UTF-8 (byte {exc.start}): save the file as UTF-8"))
+        return None
+    diagnostics.extend(lint_file(shown, text, allow=migration.allow, context=context,
+                                 allow_origin=(display_path(manifest.path), migration.line)))
+    infos = analyze(shown, text)
+    compiled = compile_statements(infos)
+    return CompiledFile(
+        migration=migration, shown=shown, raw=raw, text=text, statements=len(infos),
+        steps=compiled.steps, flags=compiled.flags, checksum=canonical_checksum(text),
+        legacy_checksum=legacy_checksum(text), raw_checksum=raw_checksum(raw),
+    )
+
+
+def generate(manifest_path: Path) -> BuildResult:
+    """Validate, lint, prove and render; raise GeneratorError (exit 2) on a bad manifest."""
+    from .lint import LintContext
+    from .prove import ProofInput, prove
+    from .render import render_frozen
+
+    manifest = load_manifest(manifest_path)
+    result = BuildResult(manifest=manifest)
+    contexts: dict[str, Any] = defaultdict(lambda: LintContext(created_tables=set(), created_columns=set()))
+    for migration in manifest.migrations:
+        compiled = compile_file(manifest, migration, contexts[migration.database], result.diagnostics)
+        if compiled is not None:
+            result.compiled.append(compiled)
+
+    broken = {d.path for d in result.diagnostics if d.code == "MG100"}
+    plans: dict[str, list[ProofInput]] = {name: [] for name in manifest.databases}
+    for item in result.compiled:
+        plans[item.migration.database].append(ProofInput(
+            version=item.migration.version, path=item.shown, steps=item.steps, flags=item.flags,
+            allowed=_allowed_reason(item.migration, item.text)))
+    # A database whose SQL does not even parse is not proven: its errors are already reported.
+    provable = {name: plan for name, plan in plans.items() if not any(p.path in broken for p in plan)}
+    proof = prove(provable, manifest.ledger)
+    result.diagnostics.extend(proof.diagnostics)
+    result.proven = proof.proven
+    result.diagnostics.sort()
+    if result.failed:
+        return result
+
+    by_file = {c.migration.file: c for c in result.compiled}
+    databases = [
+        {"name": db.name, "file": db.file, "purpose": db.purpose, "session": db.per_session,
+         "schema": proof.schemas.get(db.name, ())}
+        for db in sorted(manifest.databases.values(), key=lambda d: d.name)
+    ]
+    migrations = [
+        {"version": m.version, "file": m.file, "database": m.database, "description": m.description,
+         "checksum": by_file[m.file].checksum, "legacy_checksum": by_file[m.file].legacy_checksum,
+         "flags": by_file[m.file].flags, "steps": by_file[m.file].steps}
+        for m in manifest.migrations
+    ]
+    result.files[manifest.output] = render_frozen(
+        manifest=manifest.path.name, migrations_dir=_relative(manifest.migrations_dir, manifest.root),
+        source_hash=source_hash(manifest, result.compiled), ledger=manifest.ledger,
+        databases=databases, migrations=migrations,
+    )
+    return result
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.name
+
+
+def write_if_changed(path: Path, content: str) -> bool:
+    """Write atomically (temp file + os.replace), and only when the bytes differ."""
+    data = content.encode("utf-8")
+    try:
+        if path.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return True
+
+
+def write_outputs(result: BuildResult) -> list[str]:
+    """Write every generated file that changed; the relative paths written."""
+    return [rel for rel, content in sorted(result.files.items())
+            if write_if_changed(result.manifest.root / rel, content)]
+
+
+def stale_outputs(result: BuildResult) -> list[str]:
+    """A unified diff for every generated file whose disk content differs; [] when up to date."""
+    diffs: list[str] = []
+    for rel, content in sorted(result.files.items()):
+        path = result.manifest.root / rel
+        try:
+            current = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            diffs.append(f"{rel}: missing: run `make migrations`\n")
+            continue
+        except (OSError, UnicodeDecodeError) as exc:
+            diffs.append(f"{rel}: unreadable ({exc}): run `make migrations`\n")
+            continue
+        if current != content:
+            diffs.append("".join(difflib.unified_diff(
+                current.splitlines(keepends=True), content.splitlines(keepends=True),
+                fromfile=f"{rel} (on disk)", tofile=f"{rel} (from sources)")))
+    return diffs
+
+
+__all__ = ["BuildResult", "GeneratorError", "generate", "stale_outputs", "write_outputs"]

@@ -1,0 +1,122 @@
+"""The commands behind `python -m generator`: each reads, calls the pure core, prints, returns."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+from .build import generate, stale_outputs, write_if_changed, write_outputs
+from .diagnostics import Diagnostic, GeneratorError, errors
+from .manifest import Manifest, display_path, load_manifest
+from .report import format_diagnostics
+
+
+def _emit(diagnostics: Iterable[Diagnostic], fmt: str, summary: str = "") -> None:
+    """Diagnostics go to stderr as text, or as one document on stdout for machines."""
+    items = list(diagnostics)
+    if fmt == "text":
+        if items:
+            print(format_diagnostics(items, fmt), file=sys.stderr)
+        if summary:
+            print(summary)
+        return
+    print(format_diagnostics(items, fmt))
+    if summary:
+        print(summary, file=sys.stderr)
+
+
+def build(args: argparse.Namespace) -> int:
+    result = generate(args.manifest)
+    if result.failed:
+        _emit(result.diagnostics, args.format, f"build failed: {result.summary()}")
+        return 1
+    written = write_outputs(result)
+    outputs = ", ".join(sorted(result.files))
+    state = f"wrote {outputs}" if written else f"{outputs} unchanged"
+    _emit(result.diagnostics, args.format, f"{result.summary()}\n{state}")
+    return 0
+
+
+def check(args: argparse.Namespace) -> int:
+    result = generate(args.manifest)
+    if result.failed:
+        _emit(result.diagnostics, args.format, "check failed: the sources do not build")
+        return 1
+    diffs = stale_outputs(result)
+    if diffs:
+        sys.stdout.write("".join(diffs))
+        print("generated files are out of date: run `make migrations`", file=sys.stderr)
+        return 1
+    _emit(result.diagnostics, args.format, "generated files are up to date")
+    return 0
+
+
+def _collect(paths: list[Path]) -> list[Path]:
+    found: list[Path] = []
+    missing: list[Diagnostic] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.iterdir() if p.suffix == ".sql" and p.is_file()))
+        elif path.is_file():
+            found.append(path)
+        else:
+            missing.append(Diagnostic(str(path), 1, 1, "MF006", "no such file or folder"))
+    if missing:
+        raise GeneratorError(missing)
+    return found
+
+
+def lint(args: argparse.Namespace) -> int:
+    from .fix import fix_text
+    from .lint import LintContext, lint_file
+
+    manifest: Manifest | None = None
+    if args.manifest.exists():
+        manifest = load_manifest(args.manifest)
+    targets = _collect(args.paths) if args.paths else (
+        sorted(m.path for m in manifest.migrations) if manifest else [])
+    wanted = {p.resolve() for p in targets}
+
+    if args.fix:
+        for path in targets:
+            text = _read(path)
+            fixed = fix_text(display_path(path), text)
+            if fixed != text:
+                write_if_changed(path, fixed)
+                print(f"fixed {display_path(path)}", file=sys.stderr)
+
+    diagnostics: list[Diagnostic] = []
+    done: set[Path] = set()
+    if manifest is not None:
+        # Files the manifest lists are linted in version order per database, so MG010 knows
+        # what earlier migrations created, and with the manifest's `allow`.
+        contexts: dict[str, LintContext] = {}
+        for migration in manifest.migrations:
+            resolved = migration.path.resolve()
+            context = contexts.setdefault(migration.database, LintContext(set(), set()))
+            if not migration.path.is_file():
+                continue
+            found = lint_file(display_path(migration.path), _read(migration.path), allow=migration.allow,
+                              context=context, allow_origin=(display_path(manifest.path), migration.line))
+            if resolved in wanted:
+                diagnostics.extend(found)
+                done.add(resolved)
+    loose = LintContext(set(), set())
+    for path in targets:
+        if path.resolve() not in done:
+            diagnostics.extend(lint_file(display_path(path), _read(path), context=loose))
+    diagnostics.sort()
+    _emit(diagnostics, args.format)
+    return 1 if errors(diagnostics) else 0
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise GeneratorError([Diagnostic(display_path(path), 1, 1, "MF006", f"cannot read: {exc.strerror}")]) from None
+    except UnicodeDecodeError as exc:
+        raise GeneratorError([Diagnostic(display_path(path), 1, 1, "MG100",
+                                         f"not UTF-8 (byte {exc.start}): save the file as UTF-8")]) from None

@@ -1,0 +1,43 @@
+"""Diagnostics: every problem the generator finds, with the place it was found."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+class Severity(enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+@dataclass(frozen=True, order=True)
+class Diagnostic:
+    """One finding at `path:line:col`; `code` is an MG code or a manifest/build code."""
+
+    path: str
+    line: int
+    col: int
+    code: str
+    message: str
+    severity: Severity = Severity.ERROR
+
+    def __str__(self) -> str:
+        tag = "" if self.severity is Severity.ERROR else f"{self.severity.value}: "
+        return f"{self.path}:{self.line}:{self.col}: {self.code} {tag}{self.message}"
+
+
+class GeneratorError(Exception):
+    """Base of every error the generator raises; carries the diagnostics that caused it."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic], exit_code: int = 2) -> None:
+        self.diagnostics = sorted(diagnostics)
+        self.exit_code = exit_code
+        super().__init__("\n".join(str(d) for d in self.diagnostics))
+
+
+def errors(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """The diagnostics that fail a build."""
+    return [d for d in diagnostics if d.severity is Severity.ERROR]

@@ -1,0 +1,342 @@
+"""Loading and validating `manifest.toml`: the one list of databases and migrations.
+
+Every problem is collected and reported at once, each at the manifest line that causes it.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from .diagnostics import Diagnostic, GeneratorError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+MIGRATION_NAME = re.compile(r"^(?P<number>\d{3})_(?P<slug>[a-z0-9]+(?:_[a-z0-9]+)*)\.sql$")
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+SESSION_PLACEHOLDER = "{session_id}"
+LINT_CODE = re.compile(r"^MG\d{3}$")
+
+GENERATOR_KEYS = {"migrations", "output", "ledger"}
+DATABASE_KEYS = {"file", "purpose"}
+MIGRATION_KEYS = {"file", "database", "description", "allow"}
+TOP_KEYS = {"generator", "databases", "migration"}
+
+
+@dataclass(frozen=True)
+class Database:
+    name: str
+    file: str  # relative to the data dir; may hold `{session_id}`
+    purpose: str
+    line: int
+
+    @property
+    def per_session(self) -> bool:
+        return SESSION_PLACEHOLDER in self.file
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    file: str  # file name inside the migrations folder
+    path: Path
+    database: str
+    description: str
+    line: int  # line of its `[[migration]]` header in the manifest
+    allow: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: Path
+    root: Path
+    migrations_dir: Path
+    output: str  # relative to root, POSIX
+    ledger: str
+    databases: Mapping[str, Database]
+    migrations: tuple[Migration, ...]
+
+    def display(self, path: Path) -> str:
+        """A path as diagnostics show it: relative to the project root where possible."""
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path)
+
+
+class _Locator:
+    """Finds the manifest line of a table or key; tomllib gives values, not positions."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines()
+        self.migration_headers: list[int] = []
+        self.table_lines: dict[str, int] = {}
+        for number, line in enumerate(self.lines, start=1):
+            stripped = line.strip()
+            if stripped.startswith("[[") and stripped[2:].split("]", 1)[0].strip() == "migration":
+                self.migration_headers.append(number)
+            elif stripped.startswith("[") and not stripped.startswith("[["):
+                self.table_lines.setdefault(stripped[1:].split("]", 1)[0].strip(), number)
+
+    def key(self, start: int, key: str) -> int:
+        """The line of `key = ...` in the table whose header is at `start`, else `start`."""
+        pattern = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=")
+        for number in range(start + 1, len(self.lines) + 1):
+            text = self.lines[number - 1].strip()
+            if text.startswith("["):
+                break
+            if pattern.match(text):
+                return number
+        return start
+
+    def table(self, name: str) -> int:
+        return self.table_lines.get(name, 1)
+
+    def migration(self, index: int) -> int:
+        if index < len(self.migration_headers):
+            return self.migration_headers[index]
+        return 1
+
+
+def _leaves(base: Path, relative: str) -> bool:
+    """True when `relative` is absolute or resolves (symlinks too) outside `base`."""
+    pure = PurePosixPath(relative)
+    if pure.is_absolute() or Path(relative).is_absolute() or ".." in pure.parts or "\\" in relative:
+        return True
+    try:
+        (base / relative).resolve().relative_to(base.resolve())
+    except ValueError:
+        return True
+    return False
+
+
+def load_manifest(path: Path) -> Manifest:
+    """Read and validate the manifest at `path`; raise GeneratorError listing every problem."""
+    shown = display_path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise GeneratorError([Diagnostic(shown, 1, 1, "MF001", f"cannot read manifest: {exc.strerror}")]) from None
+    try:
+        text = raw.decode("utf-8-sig")
+        data = tomllib.loads(text)
+    except UnicodeDecodeError as exc:
+        raise GeneratorError(
+            [Diagnostic(shown, 1, 1, "MF001", f"manifest is not UTF-8 (byte {exc.start})")]
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        line, col = _toml_position(exc)
+        message = str(exc).split(" (at ", 1)[0]
+        raise GeneratorError([Diagnostic(shown, line, col, "MF001", f"bad TOML: {message}")]) from None
+    return _validate(path, shown, text, data)
+
+
+def _toml_position(exc: Exception) -> tuple[int, int]:
+    lineno = getattr(exc, "lineno", None)
+    colno = getattr(exc, "colno", None)
+    if isinstance(lineno, int) and isinstance(colno, int):
+        return lineno, colno
+    found = re.search(r"line (\d+), column (\d+)", str(exc))
+    return (int(found.group(1)), int(found.group(2))) if found else (1, 1)
+
+
+def _validate(path: Path, shown: str, text: str, data: dict[str, Any]) -> Manifest:
+    where = _Locator(text)
+    problems: list[Diagnostic] = []
+
+    def report(line: int, code: str, message: str) -> None:
+        problems.append(Diagnostic(shown, line, 1, code, message))
+
+    root = path.parent.resolve()
+    for key in sorted(set(data) - TOP_KEYS):
+        report(where.table(key), "MF002", f"unknown key '{key}' (known: generator, databases, migration)")
+
+    generator = data.get("generator", {})
+    if not isinstance(generator, dict):
+        report(1, "MF002", "'generator' must be a table")
+        generator = {}
+    gen_line = where.table("generator")
+    for key in sorted(set(generator) - GENERATOR_KEYS):
+        report(where.key(gen_line, key), "MF002", f"unknown key 'generator.{key}' (known: ledger, migrations, output)")
+    migrations_rel = _string(generator, "migrations", "migrations", gen_line, where, report, "generator")
+    output = _string(generator, "output", "cortexdb/_frozen.py", gen_line, where, report, "generator")
+    ledger = _string(generator, "ledger", "schema_migrations", gen_line, where, report, "generator")
+    if not IDENTIFIER.match(ledger):
+        report(where.key(gen_line, "ledger"), "MF003", f"'generator.ledger' must be a plain SQL identifier, not {ledger!r}")
+    if _leaves(root, migrations_rel):
+        report(where.key(gen_line, "migrations"), "MF008", f"'generator.migrations' = {migrations_rel!r} leaves the project folder")
+    if _leaves(root, output) or not output.endswith(".py"):
+        report(where.key(gen_line, "output"), "MF008", f"'generator.output' = {output!r} must be a .py file inside the project folder")
+    migrations_dir = root / migrations_rel
+
+    databases = _databases(data.get("databases", {}), where, report)
+    migrations = _migrations(data.get("migration", []), where, report, databases, migrations_dir, root)
+    _check_numbers(migrations, where, report)
+    _check_unlisted(migrations, migrations_dir, migrations_rel, shown, report, where)
+
+    if problems:
+        raise GeneratorError(problems)
+    return Manifest(
+        path=path,
+        root=root,
+        migrations_dir=migrations_dir,
+        output=PurePosixPath(output).as_posix(),
+        ledger=ledger,
+        databases=databases,
+        migrations=tuple(sorted(migrations, key=lambda m: m.version)),
+    )
+
+
+def _string(table: Mapping[str, Any], key: str, default: str | None, header: int, where: _Locator,
+            report: Any, prefix: str) -> str:
+    value = table.get(key, default)
+    if value is None:
+        report(header, "MF003", f"'{prefix}' needs '{key}'")
+        return ""
+    if not isinstance(value, str):
+        report(where.key(header, key), "MF003", f"'{prefix}.{key}' must be a string, not {type(value).__name__}")
+        return str(default or "")
+    return value
+
+
+def _databases(raw: Any, where: _Locator, report: Any) -> dict[str, Database]:
+    if not isinstance(raw, dict) or not raw:
+        report(where.table("databases"), "MF003", "the manifest needs at least one [databases.NAME] table")
+        return {}
+    found: dict[str, Database] = {}
+    for name, table in raw.items():
+        line = where.table(f"databases.{name}")
+        if not isinstance(table, dict):
+            report(line, "MF003", f"'databases.{name}' must be a table")
+            continue
+        if not IDENTIFIER.match(name):
+            report(line, "MF003", f"database name {name!r} must be a plain identifier")
+        for key in sorted(set(table) - DATABASE_KEYS):
+            report(where.key(line, key), "MF002", f"unknown key 'databases.{name}.{key}' (known: file, purpose)")
+        file = _string(table, "file", None, line, where, report, f"databases.{name}")
+        purpose = _string(table, "purpose", "", line, where, report, f"databases.{name}")
+        if file:
+            check = file.replace(SESSION_PLACEHOLDER, "x")
+            if "{" in check or "}" in check:
+                report(where.key(line, "file"), "MF003",
+                       f"'databases.{name}.file' = {file!r}: the only placeholder is {SESSION_PLACEHOLDER}")
+            elif _leaves(Path("/nonexistent-data-dir"), check) or not check.endswith(".db"):
+                report(where.key(line, "file"), "MF008",
+                       f"'databases.{name}.file' = {file!r} must be a .db path inside the data dir")
+        found[name] = Database(name=name, file=file, purpose=purpose, line=line)
+    files = [db.file for db in found.values()]
+    for db in found.values():
+        if files.count(db.file) > 1:
+            report(db.line, "MF003", f"'databases.{db.name}.file' = {db.file!r} is used by another database")
+    return found
+
+
+def _migrations(raw: Any, where: _Locator, report: Any, databases: Mapping[str, Database],
+                migrations_dir: Path, root: Path) -> list[Migration]:
+    if not isinstance(raw, list):
+        report(1, "MF003", "'migration' must be an array of tables: [[migration]]")
+        return []
+    found: list[Migration] = []
+    for index, entry in enumerate(raw):
+        line = where.migration(index)
+        if not isinstance(entry, dict):
+            report(line, "MF003", "each [[migration]] must be a table")
+            continue
+        for key in sorted(set(entry) - MIGRATION_KEYS):
+            report(where.key(line, key), "MF002",
+                   f"unknown key '{key}' in [[migration]] (known: allow, database, description, file)")
+        file = _string(entry, "file", None, line, where, report, "migration")
+        database = _string(entry, "database", None, line, where, report, "migration")
+        description = _string(entry, "description", "", line, where, report, "migration")
+        if database and database not in databases:
+            known = ", ".join(sorted(databases)) or "none"
+            report(where.key(line, "database"), "MF004", f"unknown database {database!r} (known: {known})")
+        allow = _allow(entry.get("allow", {}), where.key(line, "allow"), report)
+        if not file:
+            continue
+        file_line = where.key(line, "file")
+        if _leaves(migrations_dir, file) or "/" in file:
+            report(file_line, "MF008", f"migration file {file!r} must be a file name inside {migrations_dir.relative_to(root).as_posix() if migrations_dir.is_relative_to(root) else migrations_dir}/")
+            continue
+        name = MIGRATION_NAME.match(file)
+        if not name:
+            report(file_line, "MF005", f"migration file {file!r} is not named NNN_snake_case.sql")
+            continue
+        path = migrations_dir / file
+        if not path.is_file():
+            report(file_line, "MF006", f"migration file {file!r} does not exist in {_rel(migrations_dir, root)}/")
+        if not description:
+            description = name.group("slug").replace("_", " ")
+        found.append(Migration(
+            version=int(name.group("number")), file=file, path=path, database=database,
+            description=description, line=line, allow=allow,
+        ))
+    return found
+
+
+def _allow(raw: Any, line: int, report: Any) -> dict[str, str]:
+    if not isinstance(raw, dict):
+        report(line, "MF003", "'allow' must be an inline table like { MG007 = \"reason\" }")
+        return {}
+    allow: dict[str, str] = {}
+    for code, reason in raw.items():
+        if not LINT_CODE.match(code):
+            report(line, "MF003", f"'allow' key {code!r} is not a lint code like MG007")
+        elif not isinstance(reason, str) or not reason.strip():
+            report(line, "MG000", f"'allow' of {code} needs a reason: {{ {code} = \"why this is safe\" }}")
+        else:
+            allow[code] = reason
+    return allow
+
+
+def _check_numbers(migrations: list[Migration], where: _Locator, report: Any) -> None:
+    seen: dict[int, Migration] = {}
+    for migration in migrations:
+        if migration.version in seen:
+            first = seen[migration.version]
+            report(migration.line, "MF007",
+                   f"duplicate migration number {migration.version:03d}: {migration.file} and {first.file} (line {first.line})")
+        else:
+            seen[migration.version] = migration
+    if not seen:
+        return
+    for number in range(1, max(seen) + 1):
+        if number not in seen:
+            after = max((m for m in seen.values() if m.version < number), key=lambda m: m.version, default=None)
+            report(after.line if after else 1, "MF007",
+                   f"missing migration number {number:03d}: numbers must run 001, 002, ... without gaps")
+
+
+def _check_unlisted(migrations: list[Migration], migrations_dir: Path, migrations_rel: str,
+                    shown: str, report: Any, where: _Locator) -> None:
+    if not migrations_dir.is_dir():
+        report(1, "MF006", f"migrations folder {migrations_rel!r} does not exist")
+        return
+    listed = {m.file for m in migrations}
+    end = len(where.lines) or 1
+    for path in sorted(migrations_dir.iterdir()):
+        if path.suffix == ".sql" and path.name not in listed:
+            report(end, "MF009",
+                   f"{migrations_rel}/{path.name} is not listed in the manifest: add a [[migration]] entry or remove the file")
+
+
+def display_path(path: Path) -> str:
+    """A path as a user typed it: relative to the working directory where possible."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
