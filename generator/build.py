@@ -101,11 +101,12 @@ def compile_file(manifest: Manifest, migration: Migration, context: Any,
 
 def generate(manifest_path: Path) -> BuildResult:
     """Validate, lint, prove and render; raise GeneratorError (exit 2) on a bad manifest."""
+    manifest = load_manifest(manifest_path)
+
     from .lint import LintContext
     from .prove import ProofInput, prove
     from .render import render_frozen
 
-    manifest = load_manifest(manifest_path)
     result = BuildResult(manifest=manifest)
     contexts: dict[str, Any] = defaultdict(lambda: LintContext(created_tables=set(), created_columns=set()))
     for migration in manifest.migrations:

@@ -177,9 +177,10 @@ def _validate(path: Path, shown: str, text: str, data: dict[str, Any]) -> Manife
     migrations_dir = root / migrations_rel
 
     databases = _databases(data.get("databases", {}), where, report)
-    migrations = _migrations(data.get("migration", []), where, report, databases, migrations_dir, root)
+    listed: set[str] = set()
+    migrations = _migrations(data.get("migration", []), where, report, databases, migrations_dir, root, listed)
     _check_numbers(migrations, where, report)
-    _check_unlisted(migrations, migrations_dir, migrations_rel, shown, report, where)
+    _check_unlisted(listed, migrations_dir, migrations_rel, shown, problems)
 
     if problems:
         raise GeneratorError(problems)
@@ -239,7 +240,7 @@ def _databases(raw: Any, where: _Locator, report: Any) -> dict[str, Database]:
 
 
 def _migrations(raw: Any, where: _Locator, report: Any, databases: Mapping[str, Database],
-                migrations_dir: Path, root: Path) -> list[Migration]:
+                migrations_dir: Path, root: Path, listed: set[str]) -> list[Migration]:
     if not isinstance(raw, list):
         report(1, "MF003", "'migration' must be an array of tables: [[migration]]")
         return []
@@ -261,6 +262,7 @@ def _migrations(raw: Any, where: _Locator, report: Any, databases: Mapping[str, 
         allow = _allow(entry.get("allow", {}), where.key(line, "allow"), report)
         if not file:
             continue
+        listed.add(file)
         file_line = where.key(line, "file")
         if _leaves(migrations_dir, file) or "/" in file:
             report(file_line, "MF008", f"migration file {file!r} must be a file name inside {migrations_dir.relative_to(root).as_posix() if migrations_dir.is_relative_to(root) else migrations_dir}/")
@@ -314,17 +316,15 @@ def _check_numbers(migrations: list[Migration], where: _Locator, report: Any) ->
                    f"missing migration number {number:03d}: numbers must run 001, 002, ... without gaps")
 
 
-def _check_unlisted(migrations: list[Migration], migrations_dir: Path, migrations_rel: str,
-                    shown: str, report: Any, where: _Locator) -> None:
+def _check_unlisted(listed: set[str], migrations_dir: Path, migrations_rel: str, shown: str,
+                    problems: list[Diagnostic]) -> None:
     if not migrations_dir.is_dir():
-        report(1, "MF006", f"migrations folder {migrations_rel!r} does not exist")
+        problems.append(Diagnostic(shown, 1, 1, "MF006", f"migrations folder {migrations_rel!r} does not exist"))
         return
-    listed = {m.file for m in migrations}
-    end = len(where.lines) or 1
     for path in sorted(migrations_dir.iterdir()):
         if path.suffix == ".sql" and path.name not in listed:
-            report(end, "MF009",
-                   f"{migrations_rel}/{path.name} is not listed in the manifest: add a [[migration]] entry or remove the file")
+            problems.append(Diagnostic(display_path(path), 1, 1, "MF009",
+                                       f"not listed in {shown}: add a [[migration]] entry for it or remove the file"))
 
 
 def display_path(path: Path) -> str:
