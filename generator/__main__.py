@@ -39,6 +39,11 @@ def _parser() -> argparse.ArgumentParser:
     lint = command("lint", "lint SQL files for statements that cannot safely run twice")
     lint.add_argument("paths", nargs="*", type=Path, help="SQL files or folders (default: the manifest's)")
     lint.add_argument("--fix", action="store_true", help="add the missing IF [NOT] EXISTS guards in place")
+    create = command("new", "create the next-numbered migration file and its manifest entry")
+    create.add_argument("description", help="what the migration does, e.g. 'add job tags'")
+    create.add_argument("--database", required=True, help="the manifest database it belongs to")
+    drop = command("unlock", "remove a migration that never shipped from migrations.lock")
+    drop.add_argument("version", type=int, help="the migration number, e.g. 048")
     return parser
 
 
@@ -47,7 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         from . import commands
 
-        run = {"build": commands.build, "check": commands.check, "lint": commands.lint}[args.command]
+        run = {"build": commands.build, "check": commands.check, "lint": commands.lint,
+               "new": commands.new, "unlock": commands.unlock}[args.command]
         return run(args)
     except GeneratorError as exc:
         if args.debug:

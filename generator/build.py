@@ -114,6 +114,7 @@ def generate(manifest_path: Path) -> BuildResult:
         if compiled is not None:
             result.compiled.append(compiled)
 
+    _reconcile_lock(manifest, result)
     broken = {d.path for d in result.diagnostics if d.code == "MG100"}
     plans: dict[str, list[ProofInput]] = {name: [] for name in manifest.databases}
     for item in result.compiled:
@@ -127,6 +128,7 @@ def generate(manifest_path: Path) -> BuildResult:
     result.proven = proof.proven
     result.diagnostics.sort()
     if result.failed:
+        result.files.clear()  # nothing is written from a failed build
         return result
 
     by_file = {c.migration.file: c for c in result.compiled}
@@ -147,6 +149,19 @@ def generate(manifest_path: Path) -> BuildResult:
         databases=databases, migrations=migrations,
     )
     return result
+
+
+def _reconcile_lock(manifest: Manifest, result: BuildResult) -> None:
+    from .lock import Current, read_lock, reconcile
+
+    path = manifest.root / manifest.lock
+    shown = display_path(path)
+    locked, problems = read_lock(path, shown)
+    text, found = reconcile(locked, [
+        Current(c.migration.version, c.migration.file, c.shown, c.checksum, c.raw_checksum)
+        for c in result.compiled], shown)
+    result.diagnostics.extend(problems + found)
+    result.files[manifest.lock] = text
 
 
 def _relative(path: Path, root: Path) -> str:

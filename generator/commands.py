@@ -120,3 +120,69 @@ def _read(path: Path) -> str:
     except UnicodeDecodeError as exc:
         raise GeneratorError([Diagnostic(display_path(path), 1, 1, "MG100",
                                          f"not UTF-8 (byte {exc.start}): save the file as UTF-8")]) from None
+
+
+MIGRATION_TEMPLATE = """\
+-- {version:03d} {description}
+--
+-- Every statement must be safe to run twice: CREATE ... IF NOT EXISTS, DROP ... IF EXISTS,
+-- INSERT OR IGNORE, ALTER TABLE t ADD COLUMN IF NOT EXISTS c .... `make migrations` proves it.
+"""
+
+
+def new(args: argparse.Namespace) -> int:
+    """Create the next-numbered migration and append its entry to the manifest."""
+    import json
+    import re
+
+    manifest = load_manifest(args.manifest)
+    shown = display_path(args.manifest)
+    description = " ".join(args.description.split())
+    slug = re.sub(r"[^a-z0-9]+", "_", description.lower()).strip("_")[:60].strip("_")
+    problems = []
+    if not slug:
+        problems.append(Diagnostic(shown, 1, 1, "MF003",
+                                   f"description {args.description!r} has no letters or digits to name the file"))
+    if args.database not in manifest.databases:
+        known = ", ".join(sorted(manifest.databases))
+        problems.append(Diagnostic(shown, 1, 1, "MF004", f"unknown database {args.database!r} (known: {known})"))
+    if problems:
+        raise GeneratorError(problems)
+    version = max((m.version for m in manifest.migrations), default=0) + 1
+    file = f"{version:03d}_{slug}.sql"
+    path = manifest.migrations_dir / file
+    entry = (f"\n[[migration]]\nfile = {json.dumps(file)}\ndatabase = {json.dumps(args.database)}\n"
+             f"description = {json.dumps(description, ensure_ascii=False)}\n")
+    text = args.manifest.read_bytes().decode("utf-8")
+    if text and not text.endswith("\n"):
+        entry = "\n" + entry
+    try:
+        with path.open("x", encoding="utf-8", newline="\n") as handle:
+            handle.write(MIGRATION_TEMPLATE.format(version=version, description=description))
+    except FileExistsError:
+        raise GeneratorError([Diagnostic(display_path(path), 1, 1, "MF007", "already exists")]) from None
+    try:
+        write_if_changed(args.manifest, text + entry)
+    except BaseException:
+        path.unlink(missing_ok=True)  # keep the project as it was
+        raise
+    print(f"created {display_path(path)} and its entry in {shown}")
+    return 0
+
+
+def unlock(args: argparse.Namespace) -> int:
+    """Drop a lock entry: only for a migration that never shipped."""
+    from .lock import read_lock, render_lock
+
+    manifest = load_manifest(args.manifest)
+    path = manifest.root / manifest.lock
+    shown = display_path(path)
+    entries, problems = read_lock(path, shown)
+    if problems:
+        raise GeneratorError(problems)
+    if args.version not in entries:
+        raise GeneratorError([Diagnostic(shown, 1, 1, "MG304", f"version {args.version:03d} is not locked")])
+    removed = entries.pop(args.version)
+    write_if_changed(path, render_lock(entries.values()))
+    print(f"unlocked {removed.version:03d} {removed.file}; run `make migrations` to lock it anew")
+    return 0

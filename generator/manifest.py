@@ -24,7 +24,7 @@ IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SESSION_PLACEHOLDER = "{session_id}"
 LINT_CODE = re.compile(r"^MG\d{3}$")
 
-GENERATOR_KEYS = {"migrations", "output", "ledger"}
+GENERATOR_KEYS = {"migrations", "output", "ledger", "lock"}
 DATABASE_KEYS = {"file", "purpose"}
 MIGRATION_KEYS = {"file", "database", "description", "allow"}
 TOP_KEYS = {"generator", "databases", "migration"}
@@ -60,6 +60,7 @@ class Manifest:
     migrations_dir: Path
     output: str  # relative to root, POSIX
     ledger: str
+    lock: str  # relative to root, POSIX
     databases: Mapping[str, Database]
     migrations: tuple[Migration, ...]
 
@@ -164,10 +165,13 @@ def _validate(path: Path, shown: str, text: str, data: dict[str, Any]) -> Manife
         generator = {}
     gen_line = where.table("generator")
     for key in sorted(set(generator) - GENERATOR_KEYS):
-        report(where.key(gen_line, key), "MF002", f"unknown key 'generator.{key}' (known: ledger, migrations, output)")
+        report(where.key(gen_line, key), "MF002", f"unknown key 'generator.{key}' (known: ledger, lock, migrations, output)")
     migrations_rel = _string(generator, "migrations", "migrations", gen_line, where, report, "generator")
     output = _string(generator, "output", "cortexdb/_frozen.py", gen_line, where, report, "generator")
     ledger = _string(generator, "ledger", "schema_migrations", gen_line, where, report, "generator")
+    lock = _string(generator, "lock", "migrations.lock", gen_line, where, report, "generator")
+    if _leaves(root, lock):
+        report(where.key(gen_line, "lock"), "MF008", f"'generator.lock' = {lock!r} leaves the project folder")
     if not IDENTIFIER.match(ledger):
         report(where.key(gen_line, "ledger"), "MF003", f"'generator.ledger' must be a plain SQL identifier, not {ledger!r}")
     if _leaves(root, migrations_rel):
@@ -190,6 +194,7 @@ def _validate(path: Path, shown: str, text: str, data: dict[str, Any]) -> Manife
         migrations_dir=migrations_dir,
         output=PurePosixPath(output).as_posix(),
         ledger=ledger,
+        lock=PurePosixPath(lock).as_posix(),
         databases=databases,
         migrations=tuple(sorted(migrations, key=lambda m: m.version)),
     )

@@ -1,0 +1,118 @@
+"""`migrations.lock`: what every migration looked like when it was first built.
+
+One line per migration, in version order, so that two branches adding the same number
+conflict in git at merge. A semantic change of a locked migration refuses the build; a
+cosmetic one (comments, whitespace, line endings) only updates the raw checksum, with a
+warning. New migrations are appended by the build.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .diagnostics import Diagnostic, Severity
+
+HEADER = (
+    "# migrations.lock: written by `make migrations`; commit it. Never edit a locked line:\n"
+    "# add a new migration instead. `python -m generator unlock NNN` drops a migration that\n"
+    "# never shipped. Fields: version, file, canonical checksum, raw sha256.\n"
+)
+LINE = re.compile(r"^(?P<version>\d{3}) (?P<file>\S+) (?P<checksum>c\d+:[0-9a-f]{64}) (?P<raw>[0-9a-f]{64})$")
+
+
+@dataclass(frozen=True)
+class LockEntry:
+    version: int
+    file: str
+    checksum: str
+    raw: str
+
+    def line(self) -> str:
+        return f"{self.version:03d} {self.file} {self.checksum} {self.raw}"
+
+
+@dataclass(frozen=True)
+class Current:
+    version: int
+    file: str
+    shown: str  # the SQL file's path in diagnostics
+    checksum: str
+    raw: str
+
+
+def read_lock(path: Path, shown: str) -> tuple[dict[int, LockEntry], list[Diagnostic]]:
+    """The entries of the lock file ({} when it does not exist) and any problem with it."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}, []
+    except (OSError, UnicodeDecodeError) as exc:
+        return {}, [Diagnostic(shown, 1, 1, "MG300", f"cannot read the lock file: {exc}")]
+    entries: dict[int, LockEntry] = {}
+    problems: list[Diagnostic] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        if line.startswith(("<<<<<<<", "=======", ">>>>>>>")):
+            problems.append(Diagnostic(shown, number, 1, "MG301",
+                                       "unresolved merge conflict: two branches added migrations; give "
+                                       "yours the next free number, then rebuild"))
+            continue
+        found = LINE.match(line)
+        if not found:
+            problems.append(Diagnostic(shown, number, 1, "MG300",
+                                       "malformed lock line: expected 'NNN file c1:<sha256> <sha256>'"))
+            continue
+        entry = LockEntry(int(found["version"]), found["file"], found["checksum"], found["raw"])
+        if entry.version in entries:
+            other = entries[entry.version]
+            problems.append(Diagnostic(shown, number, 1, "MG301",
+                                       f"version {entry.version:03d} is locked twice ({other.file} and "
+                                       f"{entry.file}): two branches added the same number; renumber "
+                                       "yours to the next free number and rebuild"))
+            continue
+        entries[entry.version] = entry
+    return entries, problems
+
+
+def reconcile(locked: dict[int, LockEntry], current: Iterable[Current], shown: str
+              ) -> tuple[str, list[Diagnostic]]:
+    """The new lock text, and the findings: refusals (errors) and cosmetic edits (warnings)."""
+    problems: list[Diagnostic] = []
+    entries = dict(locked)
+    seen: set[int] = set()
+    for item in current:
+        seen.add(item.version)
+        entry = locked.get(item.version)
+        fresh = LockEntry(item.version, item.file, item.checksum, item.raw)
+        if entry is None:
+            entries[item.version] = fresh
+        elif entry.file != item.file:
+            problems.append(Diagnostic(item.shown, 1, 1, "MG301",
+                                       f"version {item.version:03d} is locked as {entry.file}: another "
+                                       "branch already used this number; renumber this migration to "
+                                       "the next free number"))
+        elif entry.checksum != item.checksum:
+            problems.append(Diagnostic(item.shown, 1, 1, "MG302",
+                                       f"migration {item.version:03d} changed since it was locked in "
+                                       f"{shown}: create a new migration instead of editing this one "
+                                       f"(if it never shipped: python -m generator unlock {item.version:03d})"))
+        elif entry.raw != item.raw:
+            problems.append(Diagnostic(item.shown, 1, 1, "MG303",
+                                       "cosmetic edit of a locked migration (comments, whitespace or line "
+                                       "endings): its meaning is unchanged; lock updated",
+                                       Severity.WARNING))
+            entries[item.version] = fresh
+    for version in sorted(set(locked) - seen):
+        problems.append(Diagnostic(shown, 1, 1, "MG304",
+                                   f"migration {version:03d} ({locked[version].file}) is locked but no longer "
+                                   "in the manifest: restore it (shipped migrations are never deleted), or "
+                                   f"run `python -m generator unlock {version:03d}` if it never shipped"))
+    return render_lock(entries.values()), problems
+
+
+def render_lock(entries: Iterable[LockEntry]) -> str:
+    return HEADER + "".join(e.line() + "\n" for e in sorted(entries, key=lambda e: e.version))
