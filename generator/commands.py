@@ -32,10 +32,9 @@ def build(args: argparse.Namespace) -> int:
     if result.failed:
         _emit(result.diagnostics, args.format, f"build failed: {result.summary()}")
         return 1
-    written = write_outputs(result)
-    outputs = ", ".join(sorted(result.files))
-    state = f"wrote {outputs}" if written else f"{outputs} unchanged"
-    _emit(result.diagnostics, args.format, f"{result.summary()}\n{state}")
+    written = set(write_outputs(result))
+    states = [f"wrote {rel}" if rel in written else f"{rel} unchanged" for rel in sorted(result.files)]
+    _emit(result.diagnostics, args.format, "\n".join([result.summary(), *states]))
     return 0
 
 
