@@ -44,12 +44,15 @@ class BuildResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     compiled: list[CompiledFile] = field(default_factory=list)
     proven: int = 0
+    cached_summary: str | None = None  # set when the result came from the build cache
 
     @property
     def failed(self) -> bool:
         return bool(errors(self.diagnostics))
 
     def summary(self) -> str:
+        if self.cached_summary is not None:
+            return self.cached_summary
         counts = {s: sum(1 for d in self.diagnostics if d.severity is s) for s in Severity}
         statements = sum(c.statements for c in self.compiled)
         return (
@@ -99,9 +102,27 @@ def compile_file(manifest: Manifest, migration: Migration, context: Any,
     )
 
 
-def generate(manifest_path: Path) -> BuildResult:
-    """Validate, lint, prove and render; raise GeneratorError (exit 2) on a bad manifest."""
+def generate(manifest_path: Path, *, use_cache: bool = True) -> BuildResult:
+    """Validate, lint, prove and render; raise GeneratorError (exit 2) on a bad manifest.
+
+    With `use_cache`, inputs identical to the last successful build return its result
+    without parsing anything (see cache.py).
+    """
+    from . import cache
+
     manifest = load_manifest(manifest_path)
+    key = cache.cache_key(manifest) if use_cache else ""
+    hit = cache.load(manifest, key) if use_cache else None
+    if hit is not None:
+        return BuildResult(manifest=manifest, files=hit["files"], diagnostics=hit["diagnostics"],
+                           cached_summary=hit["summary"])
+    result = _generate(manifest)
+    if use_cache and not result.failed:
+        cache.store(manifest, key, result.files, result.diagnostics, result.summary())
+    return result
+
+
+def _generate(manifest: Manifest) -> BuildResult:
 
     from .lint import LintContext
     from .prove import ProofInput, prove

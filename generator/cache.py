@@ -1,0 +1,96 @@
+"""The build cache: an unchanged input is not parsed, linted or proven again.
+
+The key is a sha256 over everything a build reads: the manifest, every `.sql` file in the
+migrations folder (names and bytes), the lock file, the generator's own source and the
+sqlglot version. A hit returns the stored result of the last successful build with those
+inputs; any change of any byte is a miss. Stored under `.cache/generator/` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+from .diagnostics import Diagnostic, Severity
+from .manifest import Manifest
+
+CACHE_DIR = Path(".cache") / "generator"
+GENERATOR_DIR = Path(__file__).resolve().parent
+
+
+def cache_key(manifest: Manifest) -> str:
+    digest = hashlib.sha256(b"cortexdb-build-cache-1\0")
+
+    def add(label: str, data: bytes) -> None:
+        digest.update(label.encode() + b"\0" + len(data).to_bytes(8, "big") + data)
+
+    add("manifest", manifest.path.read_bytes())
+    if manifest.migrations_dir.is_dir():
+        for path in sorted(manifest.migrations_dir.iterdir()):
+            if path.suffix == ".sql":
+                add("sql:" + path.name, path.read_bytes() if path.is_file() else b"<not a file>")
+    lock = manifest.root / manifest.lock
+    add("lock", lock.read_bytes() if lock.is_file() else b"<none>")
+    for path in sorted(GENERATOR_DIR.rglob("*")):
+        if path.suffix in {".py", ".j2"}:
+            add("generator:" + path.relative_to(GENERATOR_DIR).as_posix(), path.read_bytes())
+    add("sqlglot", _sqlglot_version())
+    add("paths", json.dumps([manifest.output, manifest.lock, manifest.ledger]).encode())
+    return digest.hexdigest()
+
+
+def _sqlglot_version() -> bytes:
+    """sqlglot's version file, found without importing sqlglot (or importlib.metadata: slow)."""
+    spec = importlib.util.find_spec("sqlglot")
+    if spec is None or spec.origin is None:
+        return b"<none>"
+    try:
+        return (Path(spec.origin).parent / "_version.py").read_bytes()
+    except OSError:
+        return spec.origin.encode()
+
+
+def _path(manifest: Manifest) -> Path:
+    return manifest.root / CACHE_DIR / "build.json"
+
+
+def load(manifest: Manifest, key: str) -> dict[str, Any] | None:
+    """The stored build for `key`: {"files", "diagnostics", "summary"}, or None."""
+    try:
+        data = json.loads(_path(manifest).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("key") != key:
+        return None
+    try:
+        data["diagnostics"] = [
+            Diagnostic(d["path"], d["line"], d["col"], d["code"], d["message"], Severity(d["severity"]))
+            for d in data["diagnostics"]
+        ]
+        return {"files": dict(data["files"]), "diagnostics": data["diagnostics"], "summary": str(data["summary"])}
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def store(manifest: Manifest, key: str, files: dict[str, str], diagnostics: list[Diagnostic],
+          summary: str) -> None:
+    """Remember a successful build; a cache that cannot be written is only a slower next build."""
+    data = {
+        "key": key, "files": files, "summary": summary,
+        "diagnostics": [{"path": d.path, "line": d.line, "col": d.col, "code": d.code,
+                         "message": d.message, "severity": d.severity.value} for d in diagnostics],
+    }
+    path = _path(manifest)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".build.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle)
+        os.replace(tmp, path)
+    except OSError:
+        return
