@@ -117,7 +117,13 @@ def generate(manifest_path: Path, *, use_cache: bool = True) -> BuildResult:
         return BuildResult(manifest=manifest, files=hit["files"], diagnostics=hit["diagnostics"],
                            cached_summary=hit["summary"])
     result = _generate(manifest)
-    if use_cache and not result.failed:
+    lock_path = manifest.root / manifest.lock
+    lock_before = lock_path.read_text(encoding="utf-8") if lock_path.is_file() else None
+    if use_cache and not result.failed and not any(d.code == "MG303" for d in result.diagnostics):
+        # The next build reads the lock this build writes: key the entry by that state. A
+        # build that updated a locked entry warned about it; the next one will not, so it
+        # is not replayed from the cache.
+        key = cache.cache_key(manifest, lock_text=result.files.get(manifest.lock, lock_before))
         cache.store(manifest, key, result.files, result.diagnostics, result.summary())
     return result
 

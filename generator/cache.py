@@ -23,7 +23,8 @@ CACHE_DIR = Path(".cache") / "generator"
 GENERATOR_DIR = Path(__file__).resolve().parent
 
 
-def cache_key(manifest: Manifest) -> str:
+def cache_key(manifest: Manifest, lock_text: str | None = None) -> str:
+    """The key of a build's inputs; `lock_text` stands for the lock file the build will write."""
     digest = hashlib.sha256(b"cortexdb-build-cache-1\0")
 
     def add(label: str, data: bytes) -> None:
@@ -35,7 +36,10 @@ def cache_key(manifest: Manifest) -> str:
             if path.suffix == ".sql":
                 add("sql:" + path.name, path.read_bytes() if path.is_file() else b"<not a file>")
     lock = manifest.root / manifest.lock
-    add("lock", lock.read_bytes() if lock.is_file() else b"<none>")
+    if lock_text is not None:
+        add("lock", lock_text.encode("utf-8"))
+    else:
+        add("lock", lock.read_bytes() if lock.is_file() else b"<none>")
     for path in sorted(GENERATOR_DIR.rglob("*")):
         if path.suffix in {".py", ".j2"}:
             add("generator:" + path.relative_to(GENERATOR_DIR).as_posix(), path.read_bytes())
