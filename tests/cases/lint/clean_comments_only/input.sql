@@ -1,0 +1,2 @@
+-- nothing here yet; a migration may start empty
+/* not even ; this */

@@ -1,0 +1,5 @@
+﻿CREATE TABLE IF NOT EXISTS a (x INT);
+
+  CREATE INDEX IF NOT EXISTS i ON a (x);
+DROP TABLE b; -- noqa: MG005 fine
+/* c */ ALTER TABLE a RENAME TO c;

@@ -1,0 +1,2 @@
+ALTER TABLE policies_new RENAME TO policies;
+DROP TABLE policies_old;

@@ -1,0 +1,1 @@
+ALTER TABLE policies_new RENAME TO policies;

@@ -1,0 +1,2 @@
+CREATE TABLE IF NOT EXISTS ok (a INT);
+INSERT OR IGNORE INTO ok VALUES ('never closed);
