@@ -1,0 +1,75 @@
+"""The proof: each migration runs twice on a scratch database; SQLite is the judge."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from project import generator, write_project
+
+BASE = "CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, name TEXT NOT NULL);\n"
+
+
+def build(tmp_path: Path, second: str, **kwargs: object) -> tuple[int, str, str]:
+    project = write_project(tmp_path, {"001_base.sql": BASE, "002_next.sql": second}, **kwargs)  # type: ignore[arg-type]
+    proc = generator(project, "build")
+    assert "Traceback" not in proc.stderr
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def test_unguarded_insert_of_a_primary_key_is_not_idempotent(tmp_path: Path) -> None:
+    code, out, err = build(tmp_path, "-- seed\n\nINSERT INTO items (id, name) VALUES (1, 'first');\n")
+    assert code == 1
+    assert ("migrations/002_next.sql:3:1: MG200 migration 002 is not idempotent: its second run "
+            "fails: UNIQUE constraint failed: items.id") in err
+    assert "proof: 1/2" in out
+    assert not (tmp_path / "cortexdb" / "_frozen.py").exists()
+
+
+def test_second_run_that_duplicates_rows_is_caught(tmp_path: Path) -> None:
+    code, _, err = build(tmp_path, "INSERT OR REPLACE INTO items (name) VALUES ('again');\n")
+    assert code == 1
+    assert "migrations/002_next.sql:1:1: MG200 migration 002 is not idempotent: its second run " \
+           "changes the rows of items" in err
+
+
+def test_allowed_findings_only_warn(tmp_path: Path) -> None:
+    sql = "-- noqa: MG007 renamed once, inside this migration's transaction\nALTER TABLE items RENAME TO things;\n"
+    code, out, err = build(tmp_path, sql)
+    assert code == 0, err
+    assert "migrations/002_next.sql:2:1: MG200 warning: its second run fails: no such table: items; allowed " \
+           "(MG007: renamed once, inside this migration's transaction)" in err
+    assert "1 warnings" in out and "proof: 2/2" in out
+    assert (tmp_path / "cortexdb" / "_frozen.py").exists()
+
+
+def test_statement_sqlite_rejects_is_an_error_at_its_line(tmp_path: Path) -> None:
+    # sqlglot parses this happily; SQLite knows there is no such table.
+    code, _, err = build(tmp_path, "\nCREATE INDEX IF NOT EXISTS by_colour ON paint (colour);\n")
+    assert code == 1
+    assert "migrations/002_next.sql:2:1: MG100 SQLite rejects this statement: no such table: main.paint" in err
+
+
+def test_rebuild_leaving_a_foreign_key_violation_is_refused(tmp_path: Path) -> None:
+    sql = (
+        "PRAGMA foreign_keys=OFF;\n"
+        "CREATE TABLE IF NOT EXISTS tags (id INTEGER PRIMARY KEY, item_id INTEGER NOT NULL REFERENCES items(id));\n"
+        "INSERT OR IGNORE INTO tags (id, item_id) VALUES (1, 42);\n"
+        "PRAGMA foreign_keys=ON;\n"
+    )
+    code, _, err = build(tmp_path, sql)
+    assert code == 1
+    assert "MG100 SQLite rejects this statement: foreign key violation in table 'tags'" in err
+
+
+def test_idempotent_rebuild_with_foreign_keys_off_is_proven(tmp_path: Path) -> None:
+    sql = (
+        "PRAGMA foreign_keys=OFF;\n"
+        "CREATE TABLE IF NOT EXISTS items_new (id INTEGER PRIMARY KEY, name TEXT NOT NULL CHECK (name <> ''));\n"
+        "INSERT OR IGNORE INTO items_new (id, name) SELECT id, name FROM items;\n"
+        "DROP TABLE IF EXISTS items; -- noqa: MG010 rows were copied into items_new first\n"
+        "ALTER TABLE items_new RENAME TO items; -- noqa: MG007 atomic inside the migration's transaction\n"
+        "PRAGMA foreign_keys=ON;\n"
+    )
+    code, out, err = build(tmp_path, sql)
+    assert code == 0, err
+    assert "proof: 2/2" in out
