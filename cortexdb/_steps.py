@@ -44,4 +44,4 @@ SCHEMA_QUERY = (
 
 def read_schema(conn: sqlite3.Connection, ledger: str) -> tuple[SchemaRow, ...]:
     """The schema as the frozen module stores it: (type, name, tbl_name, sql), sorted."""
-    return tuple(tuple(row) for row in conn.execute(SCHEMA_QUERY, (ledger,)))  # type: ignore[misc]
+    return tuple(tuple(row) for row in conn.execute(SCHEMA_QUERY, (ledger,)))

@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 

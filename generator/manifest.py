@@ -165,7 +165,8 @@ def _validate(path: Path, shown: str, text: str, data: dict[str, Any]) -> Manife
         generator = {}
     gen_line = where.table("generator")
     for key in sorted(set(generator) - GENERATOR_KEYS):
-        report(where.key(gen_line, key), "MF002", f"unknown key 'generator.{key}' (known: ledger, lock, migrations, output)")
+        report(where.key(gen_line, key), "MF002",
+               f"unknown key 'generator.{key}' (known: ledger, lock, migrations, output)")
     migrations_rel = _string(generator, "migrations", "migrations", gen_line, where, report, "generator")
     output = _string(generator, "output", "cortexdb/_frozen.py", gen_line, where, report, "generator")
     ledger = _string(generator, "ledger", "schema_migrations", gen_line, where, report, "generator")
@@ -173,11 +174,14 @@ def _validate(path: Path, shown: str, text: str, data: dict[str, Any]) -> Manife
     if _leaves(root, lock):
         report(where.key(gen_line, "lock"), "MF008", f"'generator.lock' = {lock!r} leaves the project folder")
     if not IDENTIFIER.match(ledger):
-        report(where.key(gen_line, "ledger"), "MF003", f"'generator.ledger' must be a plain SQL identifier, not {ledger!r}")
+        report(where.key(gen_line, "ledger"), "MF003",
+               f"'generator.ledger' must be a plain SQL identifier, not {ledger!r}")
     if _leaves(root, migrations_rel):
-        report(where.key(gen_line, "migrations"), "MF008", f"'generator.migrations' = {migrations_rel!r} leaves the project folder")
+        report(where.key(gen_line, "migrations"), "MF008",
+               f"'generator.migrations' = {migrations_rel!r} leaves the project folder")
     if _leaves(root, output) or not output.endswith(".py"):
-        report(where.key(gen_line, "output"), "MF008", f"'generator.output' = {output!r} must be a .py file inside the project folder")
+        report(where.key(gen_line, "output"), "MF008",
+               f"'generator.output' = {output!r} must be a .py file inside the project folder")
     migrations_dir = root / migrations_rel
 
     databases = _databases(data.get("databases", {}), where, report)
@@ -270,7 +274,8 @@ def _migrations(raw: Any, where: _Locator, report: Any, databases: Mapping[str, 
         listed.add(file)
         file_line = where.key(line, "file")
         if _leaves(migrations_dir, file) or "/" in file:
-            report(file_line, "MF008", f"migration file {file!r} must be a file name inside {migrations_dir.relative_to(root).as_posix() if migrations_dir.is_relative_to(root) else migrations_dir}/")
+            report(file_line, "MF008",
+                   f"migration file {file!r} must be a file name inside {_rel(migrations_dir, root)}/")
             continue
         name = MIGRATION_NAME.match(file)
         if not name:
@@ -309,7 +314,8 @@ def _check_numbers(migrations: list[Migration], where: _Locator, report: Any) ->
         if migration.version in seen:
             first = seen[migration.version]
             report(migration.line, "MF007",
-                   f"duplicate migration number {migration.version:03d}: {migration.file} and {first.file} (line {first.line})")
+                   f"duplicate migration number {migration.version:03d}: {migration.file} and {first.file} "
+                   f"(line {first.line})")
         else:
             seen[migration.version] = migration
     if not seen:

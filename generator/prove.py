@@ -86,7 +86,8 @@ def _describe_difference(before: Sequence[SchemaRow], after: Sequence[SchemaRow]
     second = {(r[0], r[1]): r for r in after}
     changes = [f"adds {k} {n}" for (k, n) in sorted(second.keys() - first.keys())]
     changes += [f"removes {k} {n}" for (k, n) in sorted(first.keys() - second.keys())]
-    changes += [f"changes {k} {n}" for (k, n) in sorted(first.keys() & second.keys()) if first[(k, n)] != second[(k, n)]]
+    changes += [f"changes {k} {n}" for (k, n) in sorted(first.keys() & second.keys())
+                if first[(k, n)] != second[(k, n)]]
     return ", ".join(changes) or "reorders the schema"
 
 
