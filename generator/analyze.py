@@ -123,9 +123,7 @@ def analyze(path: str, text: str) -> list[StatementInfo]:
     return [_analyze_one(path, lines, tokenizer, s) for s in split(text)]
 
 
-def _analyze_one(
-    path: str, lines: LineIndex, tokenizer: Tokenizer, statement: Statement
-) -> StatementInfo:
+def _analyze_one(path: str, lines: LineIndex, tokenizer: Tokenizer, statement: Statement) -> StatementInfo:
     from sqlglot.errors import TokenError
 
     try:

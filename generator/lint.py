@@ -39,24 +39,16 @@ _E, _I = Severity.ERROR, Severity.INFO
 RULES: dict[str, RuleInfo] = {
     "MG000": RuleInfo("bad-suppression", "noqa or manifest allow without a reason", False, _E),
     "MG001": RuleInfo("create-table-guard", "CREATE TABLE without IF NOT EXISTS", True, _E),
-    "MG002": RuleInfo(
-        "create-index-guard", "CREATE [UNIQUE] INDEX without IF NOT EXISTS", True, _E
-    ),
+    "MG002": RuleInfo("create-index-guard", "CREATE [UNIQUE] INDEX without IF NOT EXISTS", True, _E),
     "MG003": RuleInfo(
         "create-object-guard",
         "CREATE VIEW / TRIGGER / VIRTUAL TABLE without IF NOT EXISTS",
         True,
         _E,
     ),
-    "MG004": RuleInfo(
-        "add-column-guard", "ALTER TABLE ... ADD COLUMN without IF NOT EXISTS", True, _E
-    ),
-    "MG005": RuleInfo(
-        "drop-guard", "DROP TABLE / INDEX / VIEW / TRIGGER without IF EXISTS", True, _E
-    ),
-    "MG006": RuleInfo(
-        "insert-guard", "INSERT without OR IGNORE, OR REPLACE or ON CONFLICT DO NOTHING", False, _E
-    ),
+    "MG004": RuleInfo("add-column-guard", "ALTER TABLE ... ADD COLUMN without IF NOT EXISTS", True, _E),
+    "MG005": RuleInfo("drop-guard", "DROP TABLE / INDEX / VIEW / TRIGGER without IF EXISTS", True, _E),
+    "MG006": RuleInfo("insert-guard", "INSERT without OR IGNORE, OR REPLACE or ON CONFLICT DO NOTHING", False, _E),
     "MG007": RuleInfo("rename", "ALTER TABLE ... RENAME cannot run twice", False, _E),
     "MG008": RuleInfo(
         "outside-transaction",
@@ -64,9 +56,7 @@ RULES: dict[str, RuleInfo] = {
         False,
         _E,
     ),
-    "MG009": RuleInfo(
-        "foreign-keys-pragma", "PRAGMA foreign_keys is handled by the runtime", False, _I
-    ),
+    "MG009": RuleInfo("foreign-keys-pragma", "PRAGMA foreign_keys is handled by the runtime", False, _I),
     "MG010": RuleInfo(
         "destructive",
         "DROP TABLE / DROP COLUMN of something an earlier migration created",
@@ -79,9 +69,7 @@ UNSUPPRESSIBLE = frozenset({"MG000", "MG100"})
 
 _GUARD_RULES = {"TABLE": "MG001", "INDEX": "MG002", "VIEW": "MG003", "TRIGGER": "MG003"}
 _GUARD_RULES["VIRTUAL TABLE"] = "MG003"
-_NOQA = re.compile(
-    r"noqa\b\s*(?P<colon>:?)\s*(?P<codes>(?:MG\d{3}\s*,?\s*)*)(?P<reason>.*)", re.I | re.S
-)
+_NOQA = re.compile(r"noqa\b\s*(?P<colon>:?)\s*(?P<codes>(?:MG\d{3}\s*,?\s*)*)(?P<reason>.*)", re.I | re.S)
 _FK_MESSAGE = (
     "PRAGMA foreign_keys is handled by the runtime: this migration runs with foreign keys off"
     " and is checked with PRAGMA foreign_key_check before commit"
@@ -245,6 +233,7 @@ class _Tracker:
         self.context = context
         self.local_tables: set[str] = set()  # created by this file
         self.local_columns: set[tuple[str, str]] = set()
+        self.temporary: set[str] = set()  # TEMP tables: gone with the connection, never "earlier"
 
     def apply(self, info: StatementInfo) -> str | None:
         """Record what `info` creates or removes; describe it if it destroys earlier work."""
@@ -253,13 +242,18 @@ class _Tracker:
         table = info.name.lower()
         tables, columns = self.context.created_tables, self.context.created_columns
         if info.verb == "CREATE" and info.object_type in ("TABLE", "VIRTUAL TABLE"):
-            if not info.temporary and table not in tables:
+            if info.temporary:
+                self.temporary.add(table)
+            elif table not in tables:
                 tables.add(table)
                 self.local_tables.add(table)
                 for column in info.columns:
                     columns.add((table, column.lower()))
                     self.local_columns.add((table, column.lower()))
         elif info.verb == "DROP" and info.object_type == "TABLE":
+            if table in self.temporary:  # a TEMP table shadows a main one of the same name
+                self.temporary.discard(table)
+                return None
             earlier = table in tables and table not in self.local_tables
             self._forget(table)
             return f"DROP TABLE {info.name} destroys a table" if earlier else None
@@ -283,9 +277,7 @@ class _Tracker:
             columns.discard(dropped)
             self.local_columns.discard(dropped)
             if earlier:
-                return (
-                    f"ALTER TABLE {info.name} DROP COLUMN {info.dropped_column} destroys a column"
-                )
+                return f"ALTER TABLE {info.name} DROP COLUMN {info.dropped_column} destroys a column"
         return None
 
     def _forget(self, table: str) -> None:
@@ -350,9 +342,7 @@ def _comment_body(comment: Comment) -> str:
     return body.strip()
 
 
-def _owner(
-    comment: Comment, infos: list[StatementInfo], starts: list[int], lines: LineIndex
-) -> int | None:
+def _owner(comment: Comment, infos: list[StatementInfo], starts: list[int], lines: LineIndex) -> int | None:
     """The index of the statement a comment belongs to (see the module docstring)."""
     after = bisect.bisect_right(starts, comment.start)  # first statement starting after it
     before = after - 1
@@ -369,9 +359,7 @@ def _owner(
     return None
 
 
-def _check_allow(
-    path: str, allow: Mapping[str, str], origin: tuple[str, int] | None
-) -> list[Diagnostic]:
+def _check_allow(path: str, allow: Mapping[str, str], origin: tuple[str, int] | None) -> list[Diagnostic]:
     where, line = origin if origin is not None else (path, 1)
     problems: list[Diagnostic] = []
     for code, reason in sorted(allow.items()):

@@ -51,9 +51,7 @@ def _without_guards(text: str) -> str:
     return text
 
 
-@pytest.mark.parametrize(
-    "case", [c for c in CASE_DIRS if (c / "fixed.sql").exists()], ids=lambda p: p.name
-)
+@pytest.mark.parametrize("case", [c for c in CASE_DIRS if (c / "fixed.sql").exists()], ids=lambda p: p.name)
 def test_fix_keeps_every_other_byte(case: Path) -> None:
     allow, _ = case_options(case)
     expected = (case / "fixed.sql").read_bytes()

@@ -21,9 +21,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from generator.analyze import analyze
 from generator.diagnostics import Severity
+from generator.fix import fix_text
 from generator.lint import RULES, LintContext, lint_file, lint_report
 
 if sys.version_info >= (3, 11):
@@ -56,9 +59,7 @@ def lint_case(case: Path) -> list[str]:
     context = LintContext()
     lines: list[str] = []
     for sql in sql_inputs(case):
-        found = lint_file(
-            sql.name, read_sql(sql), allow=allow, context=context, allow_origin=origin
-        )
+        found = lint_file(sql.name, read_sql(sql), allow=allow, context=context, allow_origin=origin)
         lines += [str(d) for d in found]
     return lines
 
@@ -181,9 +182,7 @@ def test_analyze_pragma(text: str, pragma: tuple[str, str | None]) -> None:
         ("VACUUM;", "VACUUM", None, None, False),
     ],
 )
-def test_analyze_classifies(
-    text: str, verb: str, object_type: str | None, name: str | None, guarded: bool
-) -> None:
+def test_analyze_classifies(text: str, verb: str, object_type: str | None, name: str | None, guarded: bool) -> None:
     (info,) = analyze("m.sql", text)
     assert (info.verb, info.object_type, info.name, info.guarded) == (
         verb,
@@ -200,3 +199,19 @@ def test_analyze_positions_are_in_the_file() -> None:
     assert (first.statement.line, first.statement.col) == (2, 3)
     assert second.parse_error is not None
     assert (second.parse_error.line, second.parse_error.col) == (3, 8)
+
+
+_WORDS = "CREATE TEMP TABLE INDEX VIEW TRIGGER VIRTUAL IF NOT EXISTS DROP ALTER ADD COLUMN RENAME TO INSERT"
+_WORDS += " REPLACE INTO ON CONFLICT DO NOTHING PRAGMA WITH BEGIN END ROLLBACK"
+_SQLISH = st.sampled_from(
+    [*"abt();,'\"`[]-*/\n\r\t.=0$?\\\ufeff", *(f"{w} " for w in _WORDS.split()), "; ", "-- noqa: MG001 r\n", "/*", "*/"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_SQLISH, max_size=30).map("".join))
+def test_any_text_lints_and_fixes_without_crashing(text: str) -> None:
+    found = lint_file("f.sql", text, context=LintContext())
+    assert all(d.code in RULES and d.line >= 1 and d.col >= 1 for d in found)
+    fixed = fix_text("f.sql", text)
+    assert fix_text("f.sql", fixed) == fixed

@@ -105,9 +105,7 @@ FIXED_STATEMENTS = [
 ]
 statements = st.one_of(
     st.sampled_from(FIXED_STATEMENTS),
-    st.text(st.characters(blacklist_characters="'\x00"), max_size=20).map(
-        lambda s: f"SELECT '{s}';"
-    ),
+    st.text(st.characters(blacklist_characters="'\x00"), max_size=20).map(lambda s: f"SELECT '{s}';"),
 )
 trivia = st.lists(
     st.sampled_from(["", " ", "\n", "\r\n", "\t", "-- c;\n", "/* ; */", "/* a\n b; */ "]),
