@@ -43,7 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("description", help="what the migration does, e.g. 'add job tags'")
     create.add_argument("--database", required=True, help="the manifest database it belongs to")
     drop = command("unlock", "remove a migration that never shipped from migrations.lock")
-    drop.add_argument("version", type=int, help="the migration number, e.g. 048")
+    drop.add_argument("target", metavar="NNN|FILE",
+                      help="the migration number (e.g. 048), or its file name when a merge locked a number twice")
     return parser
 
 

@@ -170,18 +170,30 @@ def new(args: argparse.Namespace) -> int:
 
 
 def unlock(args: argparse.Namespace) -> int:
-    """Drop a lock entry: only for a migration that never shipped."""
-    from .lock import read_lock, render_lock
+    """Drop a lock entry (by number, or by file name when a merge locked a number twice):
+    only for a migration that never shipped."""
+    from .lock import LockEntry, parse_lock, render_lock
 
     manifest = load_manifest(args.manifest)
     path = manifest.root / manifest.lock
     shown = display_path(path)
-    entries, problems = read_lock(path, shown)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        text = ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GeneratorError([Diagnostic(shown, 1, 1, "MG300", f"cannot read the lock file: {exc}")]) from None
+    parsed, problems = parse_lock(text, shown)
     if problems:
         raise GeneratorError(problems)
-    if args.version not in entries:
-        raise GeneratorError([Diagnostic(shown, 1, 1, "MG304", f"version {args.version:03d} is not locked")])
-    removed = entries.pop(args.version)
-    write_if_changed(path, render_lock(entries.values()))
-    print(f"unlocked {removed.version:03d} {removed.file}; run `make migrations` to lock it anew")
+    target: str = args.target
+
+    def chosen(entry: LockEntry) -> bool:
+        return entry.file == target if not target.isdigit() else entry.version == int(target)
+    removed = [entry for _, entry in parsed if chosen(entry)]
+    if not removed:
+        raise GeneratorError([Diagnostic(shown, 1, 1, "MG304", f"{target} is not locked")])
+    write_if_changed(path, render_lock(entry for _, entry in parsed if not chosen(entry)))
+    for entry in removed:
+        print(f"unlocked {entry.version:03d} {entry.file}; run `make migrations` to lock it anew")
     return 0

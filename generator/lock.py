@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .checksum import canonical_checksum
 from .diagnostics import Diagnostic, Severity
 
 HEADER = (
@@ -20,7 +21,13 @@ HEADER = (
     "# add a new migration instead. `python -m generator unlock NNN` drops a migration that\n"
     "# never shipped. Fields: version, file, canonical checksum, raw sha256.\n"
 )
-LINE = re.compile(r"^(?P<version>\d{3}) (?P<file>\S+) (?P<checksum>c\d+:[0-9a-f]{64}) (?P<raw>[0-9a-f]{64})$")
+LINE = re.compile(r"^(?P<version>\d{3,}) (?P<file>\S+) (?P<checksum>c\d+:[0-9a-f]{64}) (?P<raw>[0-9a-f]{64})$")
+CONFLICT_MARKERS = ("<<<<<<<", "|||||||", "=======", ">>>>>>>")
+# A migration with no statements yet (the file `generator new` writes) is not locked: locking
+# it would refuse the very edit that gives it content.
+EMPTY = canonical_checksum("")
+MERGE_ADVICE = ("keep the lock of the branch you merge into (`git checkout --ours migrations.lock`), "
+                "renumber the other branch's migration to the next free number, then rebuild")
 
 
 @dataclass(frozen=True)
@@ -43,39 +50,47 @@ class Current:
     raw: str
 
 
-def read_lock(path: Path, shown: str) -> tuple[dict[int, LockEntry], list[Diagnostic]]:
-    """The entries of the lock file ({} when it does not exist) and any problem with it."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {}, []
-    except (OSError, UnicodeDecodeError) as exc:
-        return {}, [Diagnostic(shown, 1, 1, "MG300", f"cannot read the lock file: {exc}")]
-    entries: dict[int, LockEntry] = {}
+def parse_lock(text: str, shown: str) -> tuple[list[tuple[int, LockEntry]], list[Diagnostic]]:
+    """Every well-formed entry with its line number, duplicates included, and the lines that
+    are not entries: merge conflict markers (MG301) and malformed lines (MG300)."""
+    entries: list[tuple[int, LockEntry]] = []
     problems: list[Diagnostic] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.startswith("#"):
             continue
-        if line.startswith(("<<<<<<<", "=======", ">>>>>>>")):
+        if line.startswith(CONFLICT_MARKERS):
             problems.append(Diagnostic(shown, number, 1, "MG301",
-                                       "unresolved merge conflict: two branches added migrations; give "
-                                       "yours the next free number, then rebuild"))
+                                       f"unresolved merge conflict: two branches added migrations; {MERGE_ADVICE}"))
             continue
         found = LINE.match(line)
         if not found:
             problems.append(Diagnostic(shown, number, 1, "MG300",
                                        "malformed lock line: expected 'NNN file c1:<sha256> <sha256>'"))
             continue
-        entry = LockEntry(int(found["version"]), found["file"], found["checksum"], found["raw"])
-        if entry.version in entries:
-            other = entries[entry.version]
+        entries.append((number, LockEntry(int(found["version"]), found["file"], found["checksum"], found["raw"])))
+    return entries, problems
+
+
+def read_lock(path: Path, shown: str) -> tuple[dict[int, LockEntry], list[Diagnostic]]:
+    """The entries of the lock file ({} when it does not exist) and any problem with it."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        return {}, []
+    except (OSError, UnicodeDecodeError) as exc:
+        return {}, [Diagnostic(shown, 1, 1, "MG300", f"cannot read the lock file: {exc}")]
+    parsed, problems = parse_lock(text, shown)
+    entries: dict[int, LockEntry] = {}
+    for number, entry in parsed:
+        other = entries.get(entry.version)
+        if other is None:
+            entries[entry.version] = entry
+        elif other != entry:
             problems.append(Diagnostic(shown, number, 1, "MG301",
                                        f"version {entry.version:03d} is locked twice ({other.file} and "
-                                       f"{entry.file}): two branches added the same number; renumber "
-                                       "yours to the next free number and rebuild"))
-            continue
-        entries[entry.version] = entry
-    return entries, problems
+                                       f"{entry.file}): two branches added the same number; {MERGE_ADVICE} (or "
+                                       f"drop the one that never shipped: python -m generator unlock {entry.file})"))
+    return entries, sorted(problems)
 
 
 def reconcile(locked: dict[int, LockEntry], current: Iterable[Current], shown: str
@@ -89,21 +104,30 @@ def reconcile(locked: dict[int, LockEntry], current: Iterable[Current], shown: s
         entry = locked.get(item.version)
         fresh = LockEntry(item.version, item.file, item.checksum, item.raw)
         if entry is None:
-            entries[item.version] = fresh
-        elif entry.file != item.file:
+            if item.checksum != EMPTY:
+                entries[item.version] = fresh
+        elif entry.checksum != item.checksum and entry.file != item.file:
             problems.append(Diagnostic(item.shown, 1, 1, "MG301",
-                                       f"version {item.version:03d} is locked as {entry.file}: another "
-                                       "branch already used this number; renumber this migration to "
-                                       "the next free number"))
+                                       f"version {item.version:03d} is locked as {entry.file} in {shown}: "
+                                       "another branch already used this number; renumber this migration "
+                                       "to the next free number"))
         elif entry.checksum != item.checksum:
             problems.append(Diagnostic(item.shown, 1, 1, "MG302",
                                        f"migration {item.version:03d} changed since it was locked in "
                                        f"{shown}: create a new migration instead of editing this one "
                                        f"(if it never shipped: python -m generator unlock {item.version:03d})"))
+        elif entry.file != item.file:
+            # Same meaning under a new name: the runtime keys on the version, not the file name.
+            problems.append(Diagnostic(item.shown, 1, 1, "MG303",
+                                       f"locked migration {item.version:03d} was renamed from {entry.file}: "
+                                       "its meaning is unchanged, so only its file name in the lock changes",
+                                       Severity.WARNING))
+            entries[item.version] = fresh
         elif entry.raw != item.raw:
             problems.append(Diagnostic(item.shown, 1, 1, "MG303",
                                        "cosmetic edit of a locked migration (comments, whitespace or line "
-                                       "endings): its meaning is unchanged; lock updated",
+                                       "endings): its meaning is unchanged, so only its raw checksum in the lock "
+                                       "changes",
                                        Severity.WARNING))
             entries[item.version] = fresh
     for version in sorted(set(locked) - seen):
@@ -115,4 +139,4 @@ def reconcile(locked: dict[int, LockEntry], current: Iterable[Current], shown: s
 
 
 def render_lock(entries: Iterable[LockEntry]) -> str:
-    return HEADER + "".join(e.line() + "\n" for e in sorted(entries, key=lambda e: e.version))
+    return HEADER + "".join(e.line() + "\n" for e in sorted(entries, key=lambda e: (e.version, e.file)))
