@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from .build import generate, stale_outputs, write_if_changed, write_outputs
@@ -14,15 +15,18 @@ from .report import format_diagnostics
 
 
 def _emit(diagnostics: Iterable[Diagnostic], fmt: str, summary: str = "") -> None:
-    """Diagnostics go to stderr as text, or as one document on stdout for machines."""
+    """Diagnostics go to stderr as text, or as one document on stdout for machines; the
+    summary goes to the other stream, so stdout stays one parseable document."""
     items = list(diagnostics)
+    text = format_diagnostics(items, fmt)
     if fmt == "text":
-        if items:
-            print(format_diagnostics(items, fmt), file=sys.stderr)
+        if text:
+            print(text, file=sys.stderr)
         if summary:
             print(summary)
         return
-    print(format_diagnostics(items, fmt))
+    if text or fmt != "github":
+        print(text)
     if summary:
         print(summary, file=sys.stderr)
 
@@ -39,17 +43,46 @@ def build(args: argparse.Namespace) -> int:
 
 
 def check(args: argparse.Namespace) -> int:
+    """Exit 1 when a generated file (the frozen module, the lock) differs from what the sources
+    give: one MG305 finding per file, and the unified diff (stdout for text, else stderr)."""
     result = generate(args.manifest)
     if result.failed:
         _emit(result.diagnostics, args.format, "check failed: the sources do not build")
         return 1
-    diffs = stale_outputs(result)
-    if diffs:
-        sys.stdout.write("".join(diffs))
-        print("generated files are out of date: run `make migrations`", file=sys.stderr)
+    stale: list[Diagnostic] = []
+    diffs: list[str] = []
+    for rel, content in sorted(result.files.items()):
+        found = stale_outputs(replace(result, files={rel: content}))
+        if found:
+            path = result.manifest.root / rel
+            line, why = _first_difference(path, content)
+            stale.append(Diagnostic(display_path(path), line, 1, "MG305", f"{why}: run `make migrations`"))
+            diffs.extend(found)
+    if stale:
+        if args.format == "text":
+            sys.stdout.write("".join(diffs))
+        else:
+            sys.stderr.write("".join(diffs))
+        _emit(sorted([*result.diagnostics, *stale]), args.format,
+              "generated files are out of date: run `make migrations`")
         return 1
     _emit(result.diagnostics, args.format, "generated files are up to date")
     return 0
+
+
+def _first_difference(path: Path, expected: str) -> tuple[int, str]:
+    """The first line where the file on disk differs from `expected`, and why it is stale."""
+    try:
+        current = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        return 1, "missing"
+    except (OSError, UnicodeDecodeError) as exc:
+        return 1, f"unreadable ({exc})"
+    ours, theirs = current.splitlines(keepends=True), expected.splitlines(keepends=True)
+    for number, (a, b) in enumerate(zip(ours, theirs, strict=False), start=1):
+        if a != b:
+            return number, f"out of date from line {number} (edited by hand, or the sources changed)"
+    return min(len(ours), len(theirs)) + 1, "out of date at its end (edited by hand, or the sources changed)"
 
 
 def _collect(paths: list[Path]) -> list[Path]:
