@@ -162,15 +162,31 @@ MIGRATION_TEMPLATE = """\
 """
 
 
+def toml_string(text: str) -> str:
+    """A TOML basic string: quotes, backslashes and control characters escaped, the rest as is."""
+    escapes = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+    out = []
+    for char in text:
+        if char in escapes:
+            out.append(escapes[char])
+        elif ord(char) < 0x20 or ord(char) == 0x7F:
+            out.append(f"\\u{ord(char):04X}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
+
+
 def new(args: argparse.Namespace) -> int:
-    """Create the next-numbered migration and append its entry to the manifest."""
-    import json
+    """Create the next-numbered migration and append its entry to the manifest: every byte
+    already in the manifest stays as it is (comments, order, line endings)."""
     import re
+    import unicodedata
 
     manifest = load_manifest(args.manifest)
     shown = display_path(args.manifest)
     description = " ".join(args.description.split())
-    slug = re.sub(r"[^a-z0-9]+", "_", description.lower()).strip("_")[:60].strip("_")
+    ascii_text = unicodedata.normalize("NFKD", description).encode("ascii", "ignore").decode().lower()
+    slug = re.sub(r"[^a-z0-9]+", "_", ascii_text).strip("_")[:60].strip("_")
     problems = []
     if not slug:
         problems.append(Diagnostic(shown, 1, 1, "MF003",
@@ -183,20 +199,25 @@ def new(args: argparse.Namespace) -> int:
     version = max((m.version for m in manifest.migrations), default=0) + 1
     file = f"{version:03d}_{slug}.sql"
     path = manifest.migrations_dir / file
-    entry = (f"\n[[migration]]\nfile = {json.dumps(file)}\ndatabase = {json.dumps(args.database)}\n"
-             f"description = {json.dumps(description, ensure_ascii=False)}\n")
-    text = args.manifest.read_bytes().decode("utf-8")
-    if text and not text.endswith("\n"):
-        entry = "\n" + entry
+    old = args.manifest.read_bytes()
+    newline = b"\r\n" if old.split(b"\n", 1)[0].endswith(b"\r") else b"\n"  # keep its line endings
+    block = "\n".join(["", "[[migration]]", f"file = {toml_string(file)}",
+                       f"database = {toml_string(args.database)}",
+                       f"description = {toml_string(description)}", ""])
+    entry = block.replace("\n", newline.decode()).encode("utf-8")
+    if old and not old.endswith(b"\n"):
+        entry = newline + entry
     try:
         with path.open("x", encoding="utf-8", newline="\n") as handle:
             handle.write(MIGRATION_TEMPLATE.format(version=version, description=description))
     except FileExistsError:
         raise GeneratorError([Diagnostic(display_path(path), 1, 1, "MF007", "already exists")]) from None
     try:
-        write_if_changed(args.manifest, text + entry)
+        write_if_changed(args.manifest, (old + entry).decode("utf-8"))
+        load_manifest(args.manifest)  # the appended entry must leave a valid manifest
     except BaseException:
-        path.unlink(missing_ok=True)  # keep the project as it was
+        write_if_changed(args.manifest, old.decode("utf-8"))  # keep the project as it was
+        path.unlink(missing_ok=True)
         raise
     print(f"created {display_path(path)} and its entry in {shown}")
     return 0
