@@ -1,0 +1,282 @@
+"""The public functions: migrate, open_session, status, verify.
+
+`migrate` is what every start of the application runs. Its up-to-date path compares each
+database's `PRAGMA user_version` with the fingerprint of this build's migrations: one read of
+the file header, no schema parse, no lock, no write. Only a database that differs takes the
+slow path (`_apply`), which imports logging and the rest.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+
+from ._catalog import check_session_id, load_catalog
+from ._errors import InvalidSessionIdError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from ._catalog import Catalog, DatabaseSpec
+    from ._status import DatabaseStatus
+    from ._verify import VerifyReport
+
+    StrPath = str | os.PathLike[str]
+    Progress = Callable[[int, int, str], None]
+
+DEFAULT_BUSY_TIMEOUT = 30.0
+
+UP_TO_DATE = "up to date"
+MIGRATED = "migrated"
+ADOPTED = "adopted"  # nothing pending; ledger verified (e.g. written by CortexPrism), fingerprint set
+WOULD_MIGRATE = "would migrate"
+
+
+class DatabaseResult:
+    """What `migrate` did (or, with dry_run, would do) to one database file."""
+
+    __slots__ = ("backed_up", "name", "path", "pending", "state", "versions")
+
+    def __init__(
+        self,
+        name: str,
+        path: str,
+        state: str,
+        versions: tuple[int, ...] = (),
+        pending: tuple[int, ...] = (),
+        backed_up: bool = False,
+    ) -> None:
+        self.name = name  # the database's name in the manifest, e.g. "cortex" or "session"
+        self.path = path
+        self.state = state  # UP_TO_DATE, MIGRATED, ADOPTED or WOULD_MIGRATE
+        self.versions = versions  # the migrations applied now
+        self.pending = pending  # dry run: the migrations that would be applied
+        self.backed_up = backed_up
+
+    def __repr__(self) -> str:
+        return f"DatabaseResult({self.name!r}, {self.path!r}, {self.state!r}, {self.versions!r})"
+
+
+class MigrateResult:
+    """What one `migrate` call did."""
+
+    __slots__ = ("backup_dir", "databases")
+
+    def __init__(self, databases: list[DatabaseResult], backup_dir: str | None) -> None:
+        self.databases = databases
+        self.backup_dir = backup_dir
+
+    @property
+    def applied(self) -> int:
+        """How many migrations were applied, over all databases."""
+        return sum(len(result.versions) for result in self.databases)
+
+    @property
+    def up_to_date(self) -> bool:
+        """True when every database already was up to date (nothing written)."""
+        return all(result.state == UP_TO_DATE for result in self.databases)
+
+
+def migrate(
+    data_dir: StrPath,
+    *,
+    databases: Iterable[str] | None = None,
+    dry_run: bool = False,
+    backup: bool = True,
+    busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+    frozen: object | None = None,
+    progress: Progress | None = None,
+) -> MigrateResult:
+    """Bring every database under `data_dir` (and every existing session database) up to date.
+
+    `databases` limits the run to those names; `dry_run` only reports what is pending;
+    `backup=False` skips the backup taken before changing an existing database;
+    `progress(done, total, path)` is called after each database that needed work.
+    Raises a `CortexDBError` subclass, after which nothing of the failing migration remains.
+    """
+    catalog = load_catalog(frozen)
+    root = os.fspath(data_dir)
+    results: list[DatabaseResult | None] = []
+    slow: list[tuple[int, DatabaseSpec, str]] = []
+    for spec, path in _targets(catalog, root, databases):
+        if not dry_run and _is_current(path, spec.fingerprint, busy_timeout):
+            results.append(DatabaseResult(spec.name, path, UP_TO_DATE))
+        else:
+            slow.append((len(results), spec, path))
+            results.append(None)
+    backup_dir = None
+    if slow:
+        if dry_run:
+            _dry_run(catalog, slow, results, busy_timeout)
+        else:
+            backup_dir = _migrate_slow(catalog, root, slow, results, backup, busy_timeout, progress)
+    return MigrateResult([result for result in results if result is not None], backup_dir)
+
+
+def open_session(
+    data_dir: StrPath,
+    session_id: str,
+    *,
+    database: str | None = None,
+    backup: bool = True,
+    busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+    frozen: object | None = None,
+) -> sqlite3.Connection:
+    """A connection to the session's database, created and migrated on first use.
+
+    The id becomes a file name, so it must be 1-128 characters without `/`, `\\`, `..` or
+    NUL (else `InvalidSessionIdError`). The connection has foreign keys on and the busy
+    timeout set; its transaction handling is sqlite3's default.
+    """
+    check_session_id(session_id)
+    catalog = load_catalog(frozen)
+    spec = catalog.session_database(database)
+    root = os.fspath(data_dir)
+    path = spec.path(root, session_id)
+    if not _is_current(path, spec.fingerprint, busy_timeout):
+        results: list[DatabaseResult | None] = [None]
+        _migrate_slow(catalog, root, [(0, spec, path)], results, backup, busy_timeout, None)
+    from ._connect import as_cortexdb_error
+
+    try:
+        conn = sqlite3.connect(path, timeout=busy_timeout)
+        conn.execute("PRAGMA foreign_keys = ON")
+    except sqlite3.Error as error:
+        raise as_cortexdb_error(error, path, busy_timeout) from None
+    return conn
+
+
+def status(
+    data_dir: StrPath,
+    *,
+    databases: Iterable[str] | None = None,
+    busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+    frozen: object | None = None,
+) -> list[DatabaseStatus]:
+    """Per database file: applied, pending, changed and unknown versions. Reads only."""
+    from ._status import database_status
+
+    catalog = load_catalog(frozen)
+    root = os.fspath(data_dir)
+    return [
+        database_status(spec, path, catalog.ledger, busy_timeout)
+        for spec, path in _targets(catalog, root, databases)
+    ]
+
+
+def verify(
+    data_dir: StrPath,
+    *,
+    databases: Iterable[str] | None = None,
+    busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+    frozen: object | None = None,
+) -> VerifyReport:
+    """Compare each database's ledger and live schema with the build's proven schema. Reads only."""
+    from ._verify import VerifyReport, verify_file
+
+    catalog = load_catalog(frozen)
+    root = os.fspath(data_dir)
+    return VerifyReport(
+        tuple(
+            verify_file(spec, path, catalog.ledger, busy_timeout)
+            for spec, path in _targets(catalog, root, databases)
+        )
+    )
+
+
+def _is_current(path: str, expected: int, busy_timeout: float) -> bool:
+    """The fast path: the header's fingerprint equals this build's. Any doubt: False."""
+    if not os.path.isfile(path):
+        return False
+    try:
+        conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
+        try:
+            return bool(conn.execute("PRAGMA user_version").fetchone()[0] == expected)
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return False  # the slow path reports it properly
+
+
+def _targets(
+    catalog: Catalog, root: str, names: Iterable[str] | None
+) -> list[tuple[DatabaseSpec, str]]:
+    targets: list[tuple[DatabaseSpec, str]] = []
+    for spec in catalog.select(names):
+        if spec.session:
+            targets.extend((spec, path) for path in session_paths(spec, root))
+        else:
+            targets.append((spec, spec.path(root)))
+    return targets
+
+
+def session_paths(spec: DatabaseSpec, root: str) -> list[str]:
+    """The existing databases of a per-session database, sorted."""
+    directory, prefix, suffix = spec.session_dir_and_affixes(root)
+    try:
+        entries = os.listdir(directory)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    paths = []
+    for entry in sorted(entries):
+        if not (entry.startswith(prefix) and entry.endswith(suffix)):
+            continue
+        session_id = entry[len(prefix) : len(entry) - len(suffix)]
+        try:
+            check_session_id(session_id)
+        except InvalidSessionIdError:
+            continue
+        paths.append(os.path.join(directory, entry))
+    return paths
+
+
+def _migrate_slow(
+    catalog: Catalog,
+    root: str,
+    slow: list[tuple[int, DatabaseSpec, str]],
+    results: list[DatabaseResult | None],
+    backup: bool,
+    busy_timeout: float,
+    progress: Progress | None,
+) -> str | None:
+    from ._apply import migrate_file
+    from ._backup import BackupRun
+
+    backups = BackupRun(root) if backup else None
+    try:
+        for done, (index, spec, path) in enumerate(slow, 1):
+            relative = os.path.relpath(path, root)
+            outcome = migrate_file(spec, path, relative, catalog.ledger, busy_timeout, backups)
+            if outcome.applied:
+                state = MIGRATED
+            elif outcome.adopted:
+                state = ADOPTED
+            else:
+                state = UP_TO_DATE
+            results[index] = DatabaseResult(
+                spec.name, path, state, tuple(outcome.applied), backed_up=outcome.backed_up
+            )
+            if progress is not None:
+                progress(done, len(slow), path)
+    finally:
+        backup_dir = backups.finish() if backups is not None else None
+    return backup_dir
+
+
+def _dry_run(
+    catalog: Catalog,
+    slow: list[tuple[int, DatabaseSpec, str]],
+    results: list[DatabaseResult | None],
+    busy_timeout: float,
+) -> None:
+    from ._status import read_plan
+
+    for index, spec, path in slow:
+        _, plan = read_plan(spec, path, catalog.ledger, busy_timeout)
+        refusal = plan.refusal(path)
+        if refusal is not None:
+            raise refusal
+        pending = tuple(migration.version for migration in plan.pending)
+        state = WOULD_MIGRATE if pending else UP_TO_DATE
+        results[index] = DatabaseResult(spec.name, path, state, pending=pending)

@@ -1,0 +1,132 @@
+"""Backups before applying: SQLite's online backup API into `<data-dir>/backups/<UTC time>/`.
+
+One run of `migrate` writes every backup it takes into one folder. The folder is filled
+under a private name and renamed into place when the run ends, so pruning (newest five
+kept) by another process never deletes a backup that is still being written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import shutil
+import sqlite3
+import time
+
+from ._errors import BackupError
+
+log = logging.getLogger("cortexdb")
+
+KEEP = 5
+BACKUPS_DIR = "backups"
+_PUBLISHED = re.compile(r"^(\d{8}T\d{6}Z)(?:-(\d+))?$")
+_STAGING = re.compile(r"^\.incomplete-(\d+)-[0-9a-f]+$")
+
+
+class BackupRun:
+    """The backups of one migrate run."""
+
+    def __init__(self, data_dir: str, keep: int = KEEP) -> None:
+        self.root = os.path.join(data_dir, BACKUPS_DIR)
+        self.keep = keep
+        self.stamp = ""
+        self.staging: str | None = None
+        self.saved: list[str] = []  # relative paths of the databases saved
+        self.published: str | None = None
+
+    def save(self, source_path: str, relative: str) -> None:
+        """Copy the database at `source_path` (a consistent snapshot) to `<run>/<relative>`.
+
+        Called while the migrating connection holds the write lock, so the copy is exactly
+        the state the migrations will start from; it reads through its own connection
+        because the backup API cannot read through one with an open write transaction.
+        """
+        staging = self._staging()
+        target = os.path.join(staging, relative)
+        try:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            source = sqlite3.connect(source_path)
+            try:
+                destination = sqlite3.connect(target)
+                try:
+                    source.backup(destination)
+                finally:
+                    destination.close()
+            finally:
+                source.close()
+        except (OSError, sqlite3.Error) as error:
+            _remove(target)
+            raise BackupError(target, f"cannot write the backup of {source_path} ({error})") from None
+        self.saved.append(relative)
+        log.info("%s: backed up before migrating", source_path)
+
+    def finish(self) -> str | None:
+        """Move this run's backups into place, prune old ones; the folder's path, if any."""
+        if self.staging is None:
+            return None
+        if not self.saved:
+            shutil.rmtree(self.staging, ignore_errors=True)
+            return None
+        suffix = 1
+        while True:
+            name = self.stamp if suffix == 1 else f"{self.stamp}-{suffix}"
+            final = os.path.join(self.root, name)
+            try:
+                os.rename(self.staging, final)  # atomic; fails when another run took the name
+                break
+            except OSError:
+                if os.path.isdir(self.staging):
+                    suffix += 1
+                    continue
+                raise
+        self.published = final
+        self._prune()
+        return final
+
+    def _staging(self) -> str:
+        if self.staging is None:
+            self.stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+            staging = os.path.join(self.root, f".incomplete-{os.getpid()}-{os.urandom(4).hex()}")
+            try:
+                os.makedirs(staging)
+            except OSError as error:
+                raise BackupError(staging, f"cannot create the backup folder ({error.strerror})") from None
+            self.staging = staging
+        return self.staging
+
+    def _prune(self) -> None:
+        try:
+            names = os.listdir(self.root)
+        except OSError:
+            return
+        published = []
+        for name in names:
+            match = _PUBLISHED.match(name)
+            if match:
+                published.append(((match.group(1), int(match.group(2) or 1)), name))
+            staging = _STAGING.match(name)
+            if staging and not _alive(int(staging.group(1))):
+                shutil.rmtree(os.path.join(self.root, name), ignore_errors=True)
+        published.sort()
+        for _, name in published[: max(0, len(published) - self.keep)]:
+            log.info("removing old backup %s", name)
+            shutil.rmtree(os.path.join(self.root, name), ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.remove(path)

@@ -1,0 +1,297 @@
+"""The frozen migrations module, loaded once and checked: databases, their migrations, fingerprints.
+
+This module is on the path of every application start, so it imports nothing beyond what
+`sqlite3` already loaded (no typing, hashlib, pathlib, dataclasses or logging: each of those
+costs more than the whole up-to-date check).
+"""
+
+from __future__ import annotations
+
+import binascii
+import os
+
+from ._errors import FrozenModuleError, InvalidInputError, InvalidSessionIdError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from ._steps import Step
+
+#: The FORMAT of frozen module this runtime reads; the generator writes the same number.
+FORMAT = 1
+SESSION_PLACEHOLDER = "{session_id}"
+MAX_SESSION_ID_LENGTH = 128
+_MIGRATION_KEYS = ("version", "file", "database", "description", "checksum", "legacy_checksum")
+
+
+class Migration:
+    """One migration of the frozen module."""
+
+    __slots__ = (
+        "checksum",
+        "database",
+        "description",
+        "file",
+        "flags",
+        "legacy_checksum",
+        "steps",
+        "version",
+    )
+
+    def __init__(
+        self,
+        version: int,
+        file: str,
+        database: str,
+        description: str,
+        checksum: str,
+        legacy_checksum: str,
+        flags: tuple[str, ...],
+        steps: tuple[Step, ...],
+    ) -> None:
+        self.version = version
+        self.file = file
+        self.database = database
+        self.description = description
+        self.checksum = checksum
+        self.legacy_checksum = legacy_checksum
+        self.flags = flags
+        self.steps = steps
+
+    @property
+    def foreign_keys_off(self) -> bool:
+        return "foreign_keys_off" in self.flags
+
+    @property
+    def label(self) -> str:
+        """`7 (007_jobs_v2.sql)`: how messages name a migration."""
+        return f"{self.version} ({self.file})"
+
+    def matches(self, ledger_checksum: str) -> bool:
+        return ledger_checksum in (self.checksum, self.legacy_checksum)
+
+    def __repr__(self) -> str:
+        return f"Migration({self.label}, database={self.database!r})"
+
+
+class DatabaseSpec:
+    """One database of the frozen module, with its migrations in version order."""
+
+    __slots__ = ("file", "fingerprint", "migrations", "name", "purpose", "schema", "session")
+
+    def __init__(
+        self,
+        name: str,
+        file: str,
+        purpose: str,
+        session: bool,
+        schema: tuple[tuple[str, str, str, str | None], ...],
+        migrations: tuple[Migration, ...],
+        fingerprint: int,
+    ) -> None:
+        self.name = name
+        self.file = file
+        self.purpose = purpose
+        self.session = session
+        self.schema = schema
+        self.migrations = migrations
+        self.fingerprint = fingerprint
+
+    def path(self, data_dir: str, session_id: str | None = None) -> str:
+        """The database's file under `data_dir` (a session database needs its id)."""
+        if not self.session:
+            return os.path.join(data_dir, self.file)
+        if session_id is None:
+            raise InvalidInputError(None, f"database {self.name!r} is per session: give a session id")
+        check_session_id(session_id)
+        return os.path.join(data_dir, self.file.replace(SESSION_PLACEHOLDER, session_id))
+
+    def session_dir_and_affixes(self, data_dir: str) -> tuple[str, str, str]:
+        """(directory, prefix, suffix) of this session database's files, e.g. ("…/sessions", "", ".db")."""
+        head, tail = os.path.split(self.file)
+        prefix, _, suffix = tail.partition(SESSION_PLACEHOLDER)
+        return os.path.join(data_dir, head), prefix, suffix
+
+    def __repr__(self) -> str:
+        return f"DatabaseSpec({self.name!r}, file={self.file!r})"
+
+
+class Catalog:
+    """The validated content of a frozen module."""
+
+    __slots__ = ("databases", "ledger", "source")
+
+    def __init__(self, ledger: str, databases: dict[str, DatabaseSpec], source: str) -> None:
+        self.ledger = ledger
+        self.databases = databases
+        self.source = source
+
+    def select(self, names: Iterable[str] | None = None) -> list[DatabaseSpec]:
+        """The named databases (all when `names` is None), in catalog order."""
+        if names is None:
+            return list(self.databases.values())
+        wanted = list(names)
+        unknown = [name for name in wanted if name not in self.databases]
+        if unknown:
+            known = ", ".join(self.databases)
+            raise InvalidInputError(None, f"unknown database {unknown[0]!r} (known: {known})")
+        return [spec for name, spec in self.databases.items() if name in wanted]
+
+    def session_database(self, name: str | None = None) -> DatabaseSpec:
+        """The per-session database (by name when the frozen module has more than one)."""
+        sessions = [spec for spec in self.databases.values() if spec.session]
+        if name is not None:
+            chosen = [spec for spec in sessions if spec.name == name]
+            if not chosen:
+                raise InvalidInputError(None, f"{name!r} is not a per-session database")
+            return chosen[0]
+        if len(sessions) != 1:
+            names = ", ".join(spec.name for spec in sessions) or "none"
+            raise InvalidInputError(None, f"choose the per-session database (have: {names})")
+        return sessions[0]
+
+
+def check_session_id(session_id: str) -> None:
+    """Refuse an id that is empty, too long, or could leave the sessions directory."""
+    problem = None
+    if not isinstance(session_id, str) or not session_id:
+        problem = "is empty"
+    elif len(session_id) > MAX_SESSION_ID_LENGTH:
+        problem = f"is longer than {MAX_SESSION_ID_LENGTH} characters"
+    elif "\x00" in session_id:
+        problem = "contains a NUL character"
+    elif "/" in session_id or "\\" in session_id:
+        problem = "contains a path separator"
+    elif ".." in session_id:
+        problem = "contains '..'"
+    if problem:
+        shown = repr(session_id)[:60] if isinstance(session_id, str) else repr(session_id)
+        raise InvalidSessionIdError(None, f"invalid session id {shown}: it {problem}")
+
+
+def fingerprint(ledger: str, database: str, migrations: Iterable[Migration]) -> int:
+    """A positive 31-bit number naming exactly this ordered set of (version, checksum).
+
+    Stored in `PRAGMA user_version` in the same transaction as each ledger row, so "the
+    header says fingerprint(all migrations)" means "up to date" without parsing the schema.
+    CRC-32 rather than a truncated SHA-256: after truncation to 31 bits both collide by
+    chance equally rarely, and `hashlib` costs more to import than the whole check.
+    """
+    text = "\n".join([f"cortexdb-fingerprint-1 {ledger} {database}"]
+                     + [f"{m.version} {m.checksum}" for m in migrations])
+    return (binascii.crc32(text.encode()) & 0x7FFFFFFF) or 1
+
+
+_default: Catalog | None = None
+
+
+def load_catalog(frozen: object | None = None) -> Catalog:
+    """Check and index `frozen` (default: `cortexdb._frozen`, loaded and checked once)."""
+    global _default
+    if frozen is not None:
+        return _build(frozen, _source_of(frozen))
+    if _default is None:
+        try:
+            from . import _frozen  # type: ignore[attr-defined,unused-ignore]
+        except ModuleNotFoundError as error:
+            if error.name != "cortexdb._frozen":
+                raise
+            raise FrozenModuleError(
+                None, "cortexdb/_frozen.py is missing: run `make migrations`"
+            ) from None
+        _default = _build(_frozen, "cortexdb/_frozen.py")
+    return _default
+
+
+def _source_of(frozen: object) -> str:
+    return str(getattr(frozen, "__file__", None) or getattr(frozen, "__name__", "frozen data"))
+
+
+def _build(frozen: object, source: str) -> Catalog:
+    def bad(message: str) -> FrozenModuleError:
+        return FrozenModuleError(
+            source, f"{message}; regenerate it with `make migrations` (python -m generator build)"
+        )
+
+    found = getattr(frozen, "FORMAT", None)
+    if found != FORMAT:
+        raise bad(f"frozen module FORMAT {found!r}, this runtime reads FORMAT {FORMAT}")
+    ledger = getattr(frozen, "LEDGER", None)
+    databases = getattr(frozen, "DATABASES", None)
+    migrations = getattr(frozen, "MIGRATIONS", None)
+    if not isinstance(ledger, str) or not ledger.isidentifier():
+        raise bad(f"LEDGER must be a table name, got {ledger!r}")
+    if not isinstance(databases, dict) or not isinstance(migrations, (tuple, list)):
+        raise bad("DATABASES must be a dict and MIGRATIONS a tuple")
+
+    by_database: dict[str, list[Migration]] = {name: [] for name in databases}
+    last = 0
+    for entry in migrations:
+        migration = _migration(entry, bad)
+        if migration.version <= last:
+            raise bad(f"MIGRATIONS not in increasing version order at {migration.label}")
+        last = migration.version
+        if migration.database not in by_database:
+            raise bad(f"migration {migration.label} names unknown database {migration.database!r}")
+        by_database[migration.database].append(migration)
+
+    specs: dict[str, DatabaseSpec] = {}
+    for name, entry in databases.items():
+        if not isinstance(entry, dict):
+            raise bad(f"DATABASES[{name!r}] must be a dict")
+        file, session = entry.get("file"), bool(entry.get("session", False))
+        _check_file(name, file, session, bad)
+        assert isinstance(file, str)
+        own = tuple(by_database[name])
+        specs[name] = DatabaseSpec(
+            name=str(name),
+            file=file,
+            purpose=str(entry.get("purpose", "")),
+            session=session,
+            schema=tuple(entry.get("schema", ())),
+            migrations=own,
+            fingerprint=fingerprint(ledger, name, own),
+        )
+    return Catalog(ledger, specs, source)
+
+
+def _migration(entry: object, bad: Callable[[str], FrozenModuleError]) -> Migration:
+    if not isinstance(entry, dict) or any(key not in entry for key in _MIGRATION_KEYS):
+        raise bad(f"a MIGRATIONS entry lacks one of {', '.join(_MIGRATION_KEYS)}: {entry!r:.80}")
+    version = entry["version"]
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise bad(f"migration version must be a positive int, got {version!r}")
+    steps = tuple(entry.get("steps", ()))
+    for step in steps:
+        ok = isinstance(step, tuple) and (
+            (len(step) == 3 and step[0] == "sql")
+            or (len(step) == 5 and step[0] == "add_column")
+        )
+        if not ok:
+            raise bad(f"migration {version} has a malformed step {step!r:.80}")
+    return Migration(
+        version=version,
+        file=str(entry["file"]),
+        database=str(entry["database"]),
+        description=str(entry["description"]),
+        checksum=str(entry["checksum"]),
+        legacy_checksum=str(entry["legacy_checksum"]),
+        flags=tuple(str(flag) for flag in entry.get("flags", ())),
+        steps=steps,
+    )
+
+
+def _check_file(
+    name: object, file: object, session: bool, bad: Callable[[str], FrozenModuleError]
+) -> None:
+    if not isinstance(file, str) or not file:
+        raise bad(f"DATABASES[{name!r}] has no file")
+    parts = file.replace("\\", "/").split("/")
+    if os.path.isabs(file) or ".." in parts or "" in parts:
+        raise bad(f"DATABASES[{name!r}] file {file!r} leaves the data directory")
+    placeholders = file.count(SESSION_PLACEHOLDER)
+    if session and (placeholders != 1 or SESSION_PLACEHOLDER not in parts[-1]):
+        raise bad(f"DATABASES[{name!r}] is per session: its file name needs one {{session_id}}")
+    if not session and placeholders:
+        raise bad(f"DATABASES[{name!r}] is not per session but its file has {{session_id}}")

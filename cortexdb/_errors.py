@@ -1,0 +1,71 @@
+"""The runtime's exceptions: one base class; the CLI maps `exit_code` to the process status.
+
+`str(error)` is one line that starts with the file it is about, e.g.
+`/data/cortex.db: migration 7 (007_jobs_v2.sql) was changed after it was applied: ...`.
+"""
+
+from __future__ import annotations
+
+
+class CortexDBError(Exception):
+    """Base class of every error the runtime raises on purpose."""
+
+    #: 1: refusal or failure (the database is not what this build expects); 2: bad input.
+    exit_code = 1
+
+    def __init__(self, path: str | None, message: str) -> None:
+        self.path = path
+        self.message = message
+        super().__init__(f"{path}: {message}" if path else message)
+
+
+class FrozenModuleError(CortexDBError):
+    """The frozen migrations module is missing, of another FORMAT, or malformed."""
+
+    exit_code = 2
+
+
+class InvalidInputError(CortexDBError):
+    """Bad input from the caller: an unknown database name, an unusable data directory."""
+
+    exit_code = 2
+
+
+class InvalidSessionIdError(InvalidInputError):
+    """A session id that could escape `sessions/` or is otherwise unusable as a file name."""
+
+
+class DataDirError(InvalidInputError):
+    """The data directory (or a directory in it) cannot be created or written."""
+
+
+class NotADatabaseError(InvalidInputError):
+    """A file where a database should be is not an SQLite database."""
+
+
+class CorruptDatabaseError(CortexDBError):
+    """`PRAGMA quick_check` (or SQLite itself) reports a damaged database; nothing was applied."""
+
+
+class LockTimeoutError(CortexDBError):
+    """Another connection held the database's write lock longer than the busy timeout."""
+
+
+class ChangedMigrationError(CortexDBError):
+    """A ledger row's checksum matches neither the canonical nor the legacy checksum."""
+
+
+class DatabaseNewerError(CortexDBError):
+    """The ledger records versions this build does not know: the database is newer than the code."""
+
+
+class MigrationFailedError(CortexDBError):
+    """A migration's statement failed; its transaction was rolled back and nothing recorded."""
+
+
+class ForeignKeyViolationError(MigrationFailedError):
+    """A `foreign_keys_off` migration would leave rows violating a foreign key; rolled back."""
+
+
+class BackupError(CortexDBError):
+    """The backup taken before applying could not be written; nothing was applied."""
