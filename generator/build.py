@@ -9,7 +9,6 @@ from __future__ import annotations
 import difflib
 import hashlib
 import os
-import re
 import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -20,7 +19,6 @@ from .checksum import canonical_checksum, legacy_checksum, raw_checksum
 from .diagnostics import Diagnostic, GeneratorError, Severity, errors
 from .manifest import Manifest, Migration, display_path, load_manifest
 
-NOQA = re.compile(r"--\s*noqa:\s*(MG\d{3}(?:\s*,\s*MG\d{3})*)[ \t]+(\S[^\n]*)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -35,6 +33,7 @@ class CompiledFile:
     checksum: str
     legacy_checksum: str
     raw_checksum: str
+    allowed: str | None  # the reasons of its allowed findings, if any
 
 
 @dataclass
@@ -70,18 +69,11 @@ def source_hash(manifest: Manifest, compiled: list[CompiledFile]) -> str:
     return "sha256:" + digest.hexdigest()
 
 
-def _allowed_reason(migration: Migration, text: str) -> str | None:
-    """Why this migration may rely on running once: its manifest `allow` or `noqa` reasons."""
-    reasons = [f"{code}: {reason}" for code, reason in sorted(migration.allow.items())]
-    reasons += [f"{m.group(1).upper()}: {m.group(2).strip()}" for m in NOQA.finditer(text)]
-    return "; ".join(reasons) or None
-
-
 def compile_file(manifest: Manifest, migration: Migration, context: Any,
                  diagnostics: list[Diagnostic]) -> CompiledFile | None:
     from .analyze import analyze
     from .compile import compile_statements
-    from .lint import lint_file
+    from .lint import lint_report
 
     shown = display_path(migration.path)
     raw = migration.path.read_bytes()
@@ -91,14 +83,18 @@ def compile_file(manifest: Manifest, migration: Migration, context: Any,
         line = raw[: exc.start].count(b"\n") + 1
         diagnostics.append(Diagnostic(shown, line, 1, "MG100", f"not UTF-8 (byte {exc.start}): save the file as UTF-8"))
         return None
-    diagnostics.extend(lint_file(shown, text, allow=migration.allow, context=context,
-                                 allow_origin=(display_path(manifest.path), migration.line)))
     infos = analyze(shown, text)
+    report = lint_report(shown, text, allow=migration.allow, context=context,
+                         allow_origin=(display_path(manifest.path), migration.line), infos=infos)
+    diagnostics.extend(report.diagnostics)
     compiled = compile_statements(infos)
+    # Findings allowed with a reason mean the migration may rely on running exactly once.
+    reasons = sorted({f"{a.diagnostic.code}: {a.reason}" for a in report.allowed})
     return CompiledFile(
         migration=migration, shown=shown, raw=raw, text=text, statements=len(infos),
         steps=compiled.steps, flags=compiled.flags, checksum=canonical_checksum(text),
         legacy_checksum=legacy_checksum(text), raw_checksum=raw_checksum(raw),
+        allowed="; ".join(reasons) or None,
     )
 
 
@@ -147,7 +143,7 @@ def _generate(manifest: Manifest) -> BuildResult:
     for item in result.compiled:
         plans[item.migration.database].append(ProofInput(
             version=item.migration.version, path=item.shown, steps=item.steps, flags=item.flags,
-            allowed=_allowed_reason(item.migration, item.text)))
+            allowed=item.allowed))
     # A database whose SQL does not even parse is not proven: its errors are already reported.
     provable = {name: plan for name, plan in plans.items() if not any(p.path in broken for p in plan)}
     proof = prove(provable, manifest.ledger)

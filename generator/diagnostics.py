@@ -12,6 +12,12 @@ class Severity(enum.Enum):
     WARNING = "warning"
     INFO = "info"
 
+    def __lt__(self, other: object) -> bool:  # diagnostics sort; ties end on severity
+        if not isinstance(other, Severity):
+            return NotImplemented
+        order = list(Severity)
+        return order.index(self) < order.index(other)
+
 
 @dataclass(frozen=True, order=True)
 class Diagnostic:

@@ -141,9 +141,14 @@ def lint_report(
     allow: Mapping[str, str] | None = None,
     context: LintContext | None = None,
     allow_origin: tuple[str, int] | None = None,
+    infos: list[StatementInfo] | None = None,
 ) -> LintReport:
-    """Lint one migration file, keeping the allowed findings apart with their reasons."""
-    infos = analyze(path, text)
+    """Lint one migration file, keeping the allowed findings apart with their reasons.
+
+    `infos` is `analyze(path, text)` when the caller has it already (the build does).
+    """
+    if infos is None:
+        infos = analyze(path, text)
     lines = LineIndex(text)
     noqa, problems = _noqa_by_statement(path, text, infos, lines)
     problems += _check_allow(path, allow or {}, allow_origin)

@@ -19,7 +19,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-MIGRATION_NAME = re.compile(r"^(?P<number>\d{3})_(?P<slug>[a-z0-9]+(?:_[a-z0-9]+)*)\.sql$")
+MIGRATION_NAME = re.compile(r"^(?P<number>\d{3,6})_(?P<slug>[a-z0-9]+(?:_[a-z0-9]+)*)\.sql$")
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SESSION_PLACEHOLDER = "{session_id}"
 LINT_CODE = re.compile(r"^MG\d{3}$")
