@@ -131,13 +131,15 @@ def _translate(error: Exception, url: str) -> RemoteError:
     return SQLError(message, url=url, code=code, detail=raw)
 
 
+_WRAPPED = re.compile(r"\A[\w ]+: `(.*)`\Z", re.DOTALL)
+
+
 def _innermost(raw: str) -> str:
-    """`Hrana: \\`api error: \\`SQLite error: x\\`\\`` -> `SQLite error: x`."""
+    """The driver's text without its wrappers, e.g. "Hrana: `api error: `...``" -> "..."."""
     text = raw.strip()
-    while text.endswith("`"):
-        text = text.rstrip("`")
-    head, _, tail = text.rpartition("`")
-    return tail if head else text
+    while wrapped := _WRAPPED.match(text):
+        text = wrapped.group(1)
+    return text
 
 
 # --- statements the connection must recognise ------------------------------------------------

