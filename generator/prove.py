@@ -9,8 +9,10 @@ at its line even when sqlglot parsed it.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -106,54 +108,72 @@ def _culprit(migration: ProofInput, before: Sequence[SchemaRow], after: Sequence
 def prove(databases: Mapping[str, Sequence[ProofInput]], ledger: str) -> ProofResult:
     """Prove every database's migrations; collect every finding instead of stopping at one.
 
-    One scratch database per database walks its migrations: each runs, then runs again at
-    once. A second run that fails rolls back to the single-run state; one that changes
-    something is compared against a copy taken before it, which only migrations with
-    allowed findings need (they may rely on running once, and the walk goes on from the
-    single-run state). SQLite's own ALTER TABLE re-reads the whole schema, so a second copy
-    of every database would double the dominant cost.
+    Databases are independent, and sqlite3 releases the GIL while SQLite works, so they are
+    proven in parallel threads, one connection each.
     """
-    schemas: dict[str, tuple[SchemaRow, ...]] = {}
+    names = sorted(databases)
+    workers = max(1, min(len(names), os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(pool.map(lambda name: _prove_database(databases[name], ledger), names))
+    diagnostics = [d for _schema, found, _proven in results for d in found]
+    return ProofResult(
+        schemas={name: schema for name, (schema, _found, _proven) in zip(names, results)},
+        diagnostics=diagnostics,
+        proven=sum(proven for _schema, _found, proven in results),
+    )
+
+
+def _prove_database(migrations: Sequence[ProofInput], ledger: str
+                    ) -> tuple[tuple[SchemaRow, ...], list[Diagnostic], int]:
+    """One database's walk: its final schema, its findings, how many migrations passed.
+
+    One scratch database walks the migrations: each runs, then runs again at once. A second
+    run that fails rolls back to the single-run state; one that changes something is
+    compared against a copy taken before it, which only migrations with allowed findings
+    need (they may rely on running once, and the walk goes on from the single-run state).
+    SQLite's ALTER TABLE re-reads the whole schema, so keeping a second copy of every
+    database would double the dominant cost.
+    """
     diagnostics: list[Diagnostic] = []
     proven = 0
-    for name in sorted(databases):
-        conn = _connect()
-        try:
-            for migration in databases[name]:
-                try:
-                    run_migration(conn, migration)
-                except _StepFailed as exc:
-                    diagnostics.append(Diagnostic(migration.path, exc.line, 1, "MG100",
-                                                  f"SQLite rejects this statement: {exc}"))
-                    break  # later migrations of this database build on this one
-                single = None
-                if migration.allowed is not None:
-                    single = _connect()
-                    conn.backup(single)
-                finding, diverged = _second_run(conn, migration, ledger)
-                if finding is None:
-                    proven += 1
-                    continue
-                line, message = finding
+    conn = _connect()
+    try:
+        for migration in migrations:
+            try:
+                run_migration(conn, migration)
+            except _StepFailed as exc:
+                diagnostics.append(Diagnostic(migration.path, exc.line, 1, "MG100",
+                                              f"SQLite rejects this statement: {exc}"))
+                break  # later migrations of this database build on this one
+            single = None
+            if migration.allowed is not None:
+                single = _connect()
+                conn.backup(single)
+            finding, diverged = _second_run(conn, migration, ledger)
+            if finding is None:
+                proven += 1
                 if single is not None:
-                    diagnostics.append(Diagnostic(
-                        migration.path, line, 1, "MG200",
-                        f"{message}; allowed ({migration.allowed}): it relies on running exactly "
-                        "once inside its transaction", Severity.WARNING))
-                    proven += 1
-                    single.backup(conn)  # go on from the state a single run leaves
                     single.close()
-                    continue
+                continue
+            line, message = finding
+            if single is not None:
                 diagnostics.append(Diagnostic(
                     migration.path, line, 1, "MG200",
-                    f"migration {migration.version:03d} is not idempotent: {message}; guard "
-                    "the statement so a second run changes nothing"))
-                if diverged:
-                    break  # the walk is no longer in the state one run of each leaves
-            schemas[name] = read_schema(conn, ledger)
-        finally:
-            conn.close()
-    return ProofResult(schemas=schemas, diagnostics=diagnostics, proven=proven)
+                    f"{message}; allowed ({migration.allowed}): it relies on running exactly "
+                    "once inside its transaction", Severity.WARNING))
+                proven += 1
+                single.backup(conn)  # go on from the state a single run leaves
+                single.close()
+                continue
+            diagnostics.append(Diagnostic(
+                migration.path, line, 1, "MG200",
+                f"migration {migration.version:03d} is not idempotent: {message}; guard "
+                "the statement so a second run changes nothing"))
+            if diverged:
+                break  # the walk is no longer in the state one run of each leaves
+        return read_schema(conn, ledger), diagnostics, proven
+    finally:
+        conn.close()
 
 
 def _second_run(conn: sqlite3.Connection, migration: ProofInput, ledger: str
