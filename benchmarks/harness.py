@@ -18,7 +18,7 @@ class Sample:
         return statistics.median(self.seconds)
 
     def cell(self) -> str:
-        return f"{_fmt(self.median)} ({_fmt(min(self.seconds))}–{_fmt(max(self.seconds))})"
+        return f"{_fmt(self.median)} ({_fmt(min(self.seconds))}-{_fmt(max(self.seconds))})"
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def interleaved(pairs: dict[str, Callable[[], object]], *, repeat: int = 7,
 
 def table(rows: list[Row]) -> str:
     lines = [
-        "| what | median (min–max) | baseline median (min–max) | ratio | target | ok |",
+        "| what | median (min-max) | baseline median (min-max) | ratio | target | ok |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for row in rows:

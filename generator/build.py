@@ -20,7 +20,6 @@ from .diagnostics import Diagnostic, GeneratorError, Severity, errors
 from .manifest import Manifest, Migration, display_path, load_manifest
 
 
-
 @dataclass(frozen=True)
 class CompiledFile:
     migration: Migration

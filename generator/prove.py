@@ -12,8 +12,8 @@ import json
 import os
 import re
 import sqlite3
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from cortexdb._steps import SchemaRow, execute_steps, quote_identifier, read_schema
@@ -117,7 +117,7 @@ def prove(databases: Mapping[str, Sequence[ProofInput]], ledger: str) -> ProofRe
         results = list(pool.map(lambda name: _prove_database(databases[name], ledger), names))
     diagnostics = [d for _schema, found, _proven in results for d in found]
     return ProofResult(
-        schemas={name: schema for name, (schema, _found, _proven) in zip(names, results)},
+        schemas={name: schema for name, (schema, _found, _proven) in zip(names, results, strict=True)},
         diagnostics=diagnostics,
         proven=sum(proven for _schema, _found, proven in results),
     )
