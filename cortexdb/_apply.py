@@ -6,7 +6,7 @@ import logging
 import sqlite3
 
 from . import _connect, _ledger
-from ._catalog import fingerprint
+from ._catalog import check_steps, fingerprint
 from ._errors import CorruptDatabaseError, ForeignKeyViolationError, MigrationFailedError
 from ._plan import make_plan
 from ._steps import execute_steps
@@ -14,7 +14,7 @@ from ._steps import execute_steps
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ._backup import BackupRun
-    from ._catalog import DatabaseSpec, Migration
+    from ._catalog import Catalog, DatabaseSpec, Migration
 
 log = logging.getLogger("cortexdb")
 
@@ -31,14 +31,17 @@ class Outcome:
 
 
 def migrate_file(
+    catalog: Catalog,
     spec: DatabaseSpec,
     path: str,
     relative: str,
-    ledger: str,
     busy_timeout: float,
     backups: BackupRun | None,
 ) -> Outcome:
     """Bring the database file at `path` up to date with `spec`'s migrations."""
+    for migration in spec.migrations:
+        check_steps(migration, catalog.source)
+    ledger = catalog.ledger
     _connect.make_parent_dir(path)
     existed = _connect.check_database_file(path)
     conn = _connect.connect(path, busy_timeout)

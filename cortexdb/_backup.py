@@ -69,21 +69,27 @@ class BackupRun:
         if not self.saved:
             shutil.rmtree(self.staging, ignore_errors=True)
             return None
-        suffix = 1
         while True:
-            name = self.stamp if suffix == 1 else f"{self.stamp}-{suffix}"
-            final = os.path.join(self.root, name)
+            final = os.path.join(self.root, self._next_name())
             try:
-                os.rename(self.staging, final)  # atomic; fails when another run took the name
+                os.rename(self.staging, final)  # atomic; fails if another run just took the name
                 break
             except OSError:
-                if os.path.isdir(self.staging):
-                    suffix += 1
-                    continue
-                raise
+                if not os.path.isdir(self.staging):
+                    raise
         self.published = final
         self._prune()
         return final
+
+    def _next_name(self) -> str:
+        """`<stamp>`, or `<stamp>-N` after the highest N taken: names sort in creation order."""
+        taken = [0]
+        for name in _listdir(self.root):
+            match = _PUBLISHED.match(name)
+            if match and match.group(1) == self.stamp:
+                taken.append(int(match.group(2) or 1))
+        suffix = max(taken) + 1
+        return self.stamp if suffix == 1 else f"{self.stamp}-{suffix}"
 
     def _staging(self) -> str:
         if self.staging is None:
@@ -97,12 +103,8 @@ class BackupRun:
         return self.staging
 
     def _prune(self) -> None:
-        try:
-            names = os.listdir(self.root)
-        except OSError:
-            return
         published = []
-        for name in names:
+        for name in _listdir(self.root):
             match = _PUBLISHED.match(name)
             if match:
                 published.append(((match.group(1), int(match.group(2) or 1)), name))
@@ -113,6 +115,13 @@ class BackupRun:
         for _, name in published[: max(0, len(published) - self.keep)]:
             log.info("removing old backup %s", name)
             shutil.rmtree(os.path.join(self.root, name), ignore_errors=True)
+
+
+def _listdir(path: str) -> list[str]:
+    try:
+        return os.listdir(path)
+    except OSError:
+        return []
 
 
 def _alive(pid: int) -> bool:

@@ -7,7 +7,6 @@ costs more than the whole up-to-date check).
 
 from __future__ import annotations
 
-import binascii
 import os
 
 from ._errors import FrozenModuleError, InvalidInputError, InvalidSessionIdError
@@ -22,6 +21,8 @@ if TYPE_CHECKING:
 FORMAT = 1
 SESSION_PLACEHOLDER = "{session_id}"
 MAX_SESSION_ID_LENGTH = 128
+_MERSENNE_61 = (1 << 61) - 1
+_FINGERPRINT_BASE = 1_000_003
 _MIGRATION_KEYS = ("version", "file", "database", "description", "checksum", "legacy_checksum")
 
 
@@ -171,16 +172,20 @@ def check_session_id(session_id: str) -> None:
 
 
 def fingerprint(ledger: str, database: str, migrations: Iterable[Migration]) -> int:
-    """A positive 31-bit number naming exactly this ordered set of (version, checksum).
+    """A positive 31-bit number naming exactly this ordered list of (version, checksum).
 
     Stored in `PRAGMA user_version` in the same transaction as each ledger row, so "the
-    header says fingerprint(all migrations)" means "up to date" without parsing the schema.
-    CRC-32 rather than a truncated SHA-256: after truncation to 31 bits both collide by
-    chance equally rarely, and `hashlib` costs more to import than the whole check.
+    header holds fingerprint(all migrations)" means "up to date" without parsing the schema.
+    A polynomial hash modulo the Mersenne prime 2^61-1, folded to 31 bits: after folding any
+    good hash collides by chance about equally rarely (2^-31), and this one needs no import
+    (`hashlib` or `binascii` would cost a visible share of the up-to-date check).
     """
-    text = "\n".join([f"cortexdb-fingerprint-1 {ledger} {database}"]
-                     + [f"{m.version} {m.checksum}" for m in migrations])
-    return (binascii.crc32(text.encode()) & 0x7FFFFFFF) or 1
+    value = 0
+    parts = [f"cortexdb-fingerprint-1 {ledger} {database}"]
+    parts += [f"{migration.version} {migration.checksum}" for migration in migrations]
+    for part in parts:
+        value = (value * _FINGERPRINT_BASE + int.from_bytes(part.encode(), "big")) % _MERSENNE_61
+    return ((value ^ (value >> 31)) & 0x7FFFFFFF) or 1
 
 
 _default: Catalog | None = None
@@ -262,14 +267,6 @@ def _migration(entry: object, bad: Callable[[str], FrozenModuleError]) -> Migrat
     version = entry["version"]
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise bad(f"migration version must be a positive int, got {version!r}")
-    steps = tuple(entry.get("steps", ()))
-    for step in steps:
-        ok = isinstance(step, tuple) and (
-            (len(step) == 3 and step[0] == "sql")
-            or (len(step) == 5 and step[0] == "add_column")
-        )
-        if not ok:
-            raise bad(f"migration {version} has a malformed step {step!r:.80}")
     return Migration(
         version=version,
         file=str(entry["file"]),
@@ -278,8 +275,20 @@ def _migration(entry: object, bad: Callable[[str], FrozenModuleError]) -> Migrat
         checksum=str(entry["checksum"]),
         legacy_checksum=str(entry["legacy_checksum"]),
         flags=tuple(str(flag) for flag in entry.get("flags", ())),
-        steps=steps,
+        steps=tuple(entry.get("steps", ())),  # checked by check_steps() before they run
     )
+
+
+def check_steps(migration: Migration, source: str) -> None:
+    """Refuse malformed steps; run on the slow path only, just before the steps are used."""
+    for step in migration.steps:
+        ok = isinstance(step, tuple) and (
+            (len(step) == 3 and step[0] == "sql") or (len(step) == 5 and step[0] == "add_column")
+        )
+        if not ok:
+            raise FrozenModuleError(
+                source, f"migration {migration.label} has a malformed step {step!r:.80}"
+            )
 
 
 def _check_file(

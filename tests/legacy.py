@@ -1,0 +1,131 @@
+"""A data directory written the way CortexPrism's TypeScript migrator wrote it.
+
+What the original did (packages/core/src/db/migrate.ts, as its wiki describes it):
+- each database opened in WAL mode, its `schema_migrations` ledger created first, before
+  001-005 ran;
+- each migration file executed with one multi-statement exec (statements autocommit one by
+  one, so a failure leaves the earlier ones applied);
+- a failure saying "duplicate column" or "already exists" (two processes starting at once)
+  was swallowed and the migration recorded as applied anyway (`INSERT OR IGNORE`);
+- the ledger row's checksum is CortexPrism's own (`legacy_checksum` below) of the file text.
+
+libSQL accepted `ALTER TABLE ... ADD COLUMN IF NOT EXISTS`; the stock SQLite here does not,
+so the fixture runs that statement without the guard. The resulting columns are the same.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+LEDGER = "schema_migrations"
+LEDGER_DDL = (
+    f"CREATE TABLE IF NOT EXISTS {LEDGER} ("
+    "version INTEGER PRIMARY KEY, description TEXT NOT NULL, "
+    "applied_at TEXT NOT NULL DEFAULT (datetime('now')), checksum TEXT NOT NULL)"
+)
+_ADD_COLUMN_GUARD = re.compile(r"(ADD\s+COLUMN\s+)IF\s+NOT\s+EXISTS\s+", re.IGNORECASE)
+_SWALLOWED = ("duplicate column", "already exists")
+
+
+@dataclass(frozen=True)
+class LegacyMigration:
+    version: int
+    database: str  # a key of the databases mapping given to build_legacy_data_dir
+    description: str
+    text: str  # the file as CortexPrism read it
+
+
+def legacy_checksum(text: str) -> str:
+    """CortexPrism's checksum, written here independently of the generator's.
+
+    CRLF/CR to LF; h = 0; for each UTF-16 code unit c: h = 31*h + c wrapped to a signed
+    32-bit integer; lower-case hex of abs(h), no prefix.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    h = 0
+    units = text.encode("utf-16-le")
+    for i in range(0, len(units), 2):
+        h = (31 * h + int.from_bytes(units[i : i + 2], "little")) & 0xFFFFFFFF
+    signed = h - (1 << 32) if h & 0x80000000 else h
+    return format(abs(signed), "x")
+
+
+def open_legacy(path: Path) -> sqlite3.Connection:
+    """Open as the original did: autocommit, WAL, ledger created up front."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(LEDGER_DDL)
+    return conn
+
+
+def apply_legacy(conn: sqlite3.Connection, migration: LegacyMigration) -> None:
+    """One migration the original way: multi-statement exec, swallow "already exists", record."""
+    try:
+        conn.executescript(_ADD_COLUMN_GUARD.sub(r"\1", migration.text))
+    except sqlite3.OperationalError as error:
+        if not any(fragment in str(error).lower() for fragment in _SWALLOWED):
+            raise
+    conn.execute(
+        f"INSERT OR IGNORE INTO {LEDGER} (version, description, checksum) VALUES (?, ?, ?)",
+        (migration.version, migration.description, legacy_checksum(migration.text)),
+    )
+
+
+def build_legacy_data_dir(
+    data_dir: Path,
+    databases: Mapping[str, str],
+    migrations: Iterable[LegacyMigration],
+    *,
+    session_ids: Iterable[str] = (),
+) -> None:
+    """Write `data_dir` as CortexPrism would have after running `migrations` in order.
+
+    `databases` maps a database name to its file, `{session_id}` marking per-session ones;
+    each of `session_ids` gets its own per-session database.
+    """
+    todo = sorted(migrations, key=lambda m: m.version)
+    connections: dict[str, sqlite3.Connection] = {}
+    try:
+        # Startup: every shared database opened and its ledger created before 001 runs.
+        for name, file in databases.items():
+            if "{session_id}" not in file:
+                connections[name] = open_legacy(data_dir / file)
+        for migration in todo:
+            if migration.database in connections:
+                apply_legacy(connections[migration.database], migration)
+        for session_id in session_ids:
+            for name, file in databases.items():
+                if "{session_id}" not in file:
+                    continue
+                conn = open_legacy(data_dir / file.replace("{session_id}", session_id))
+                try:
+                    for migration in todo:
+                        if migration.database == name:
+                            apply_legacy(conn, migration)
+                finally:
+                    conn.close()
+    finally:
+        for conn in connections.values():
+            conn.close()
+
+
+def migrations_of(frozen: Any, root: Path, upto: int | None = None) -> list[LegacyMigration]:
+    """The legacy migrations behind a frozen module: its entries, with file text from disk."""
+    chosen = []
+    for entry in frozen.MIGRATIONS:
+        if upto is not None and entry["version"] > upto:
+            continue
+        text = (root / entry["file"]).read_bytes().decode("utf-8-sig")
+        chosen.append(LegacyMigration(entry["version"], entry["database"], entry["description"], text))
+    return chosen
+
+
+def databases_of(frozen: Any) -> dict[str, str]:
+    return {name: spec["file"] for name, spec in frozen.DATABASES.items()}
+
