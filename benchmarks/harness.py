@@ -28,6 +28,7 @@ class Row:
     baseline: Sample | None
     target: str
     verdict: bool | None  # None when the target is not a ratio we can judge
+    shown: str | None = None  # a figure that is not a time (memory, a growth factor)
 
     @property
     def ratio(self) -> float | None:
@@ -83,5 +84,6 @@ def table(rows: list[Row]) -> str:
         ratio = f"{row.ratio:.2f}x" if row.ratio is not None else "—"
         base = f"{row.baseline.label}: {row.baseline.cell()}" if row.baseline else "—"
         verdict = {True: "yes", False: "**no**", None: "—"}[row.verdict]
-        lines.append(f"| {row.what} | {row.measured.cell()} | {base} | {ratio} | {row.target} | {verdict} |")
+        measured = row.shown if row.shown is not None else row.measured.cell()
+        lines.append(f"| {row.what} | {measured} | {base} | {ratio} | {row.target} | {verdict} |")
     return "\n".join(lines)
