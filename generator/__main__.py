@@ -32,6 +32,9 @@ def _parser() -> argparse.ArgumentParser:
                          help="the manifest (default: ./manifest.toml)")
         sub.add_argument("--format", choices=("text", "json", "github", "sarif"), default="text",
                          help="how diagnostics are printed (default: text)")
+        # Also after the command (`build --debug`); SUPPRESS keeps a `--debug` given before it.
+        sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                         help="show tracebacks instead of one-line errors")
         return sub
 
     command("build", "validate, lint, prove and write the frozen module (what `make migrations` runs)")
