@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The real libSQL server (sqld) for the remote-backend tests: pinned, checksum-verified.
+SQLD_STAMP := .cache/sqld.installed
 
 .PHONY: migrations test lint wheel bench soak check clean
 
@@ -12,27 +14,32 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
+$(SQLD_STAMP): $(STAMP) tools/install-sqld
+	$(PY) tools/install-sqld --venv $(VENV) >/dev/null
+	mkdir -p .cache && touch $(SQLD_STAMP)
+
 migrations: $(STAMP)
 	$(PY) -m generator build
 
 check: $(STAMP)
 	$(PY) -m generator check
 
-test: $(STAMP) migrations
+test: $(STAMP) $(SQLD_STAMP) migrations
+	$(PY) -m generator check
 	$(PY) -m pytest
 
 lint: $(STAMP)
-	$(PY) -m ruff check generator cortexdb build tests
+	$(PY) -m ruff check generator cortexdb build tests benchmarks
 	$(PY) -m mypy generator cortexdb
 
 wheel: $(STAMP)
 	rm -rf dist
 	$(PY) -m build --outdir dist
 
-bench: $(STAMP) migrations
+bench: $(STAMP) $(SQLD_STAMP) migrations
 	$(PY) -m benchmarks
 
-soak: $(STAMP) migrations
+soak: $(STAMP) $(SQLD_STAMP) migrations
 	CORTEXDB_SOAK=1 $(PY) -m pytest -m soak -p no:cacheprovider
 
 clean:
