@@ -198,14 +198,16 @@ def load_catalog(frozen: object | None = None) -> Catalog:
         return _build(frozen, _source_of(frozen))
     if _default is None:
         try:
-            from . import _frozen  # type: ignore[attr-defined,unused-ignore]
+            # Absolute on purpose: a missing submodule then raises ModuleNotFoundError naming
+            # it, where `from . import _frozen` raises a bare ImportError.
+            import cortexdb._frozen as frozen_module  # type: ignore[import-not-found,unused-ignore]
         except ModuleNotFoundError as error:
             if error.name != "cortexdb._frozen":
                 raise
             raise FrozenModuleError(
                 None, "cortexdb/_frozen.py is missing: run `make migrations`"
             ) from None
-        _default = _build(_frozen, "cortexdb/_frozen.py")
+        _default = _build(frozen_module, "cortexdb/_frozen.py")
     return _default
 
 

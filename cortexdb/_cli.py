@@ -168,6 +168,10 @@ def main(argv: list[str] | None = None, *, frozen: object | None = None) -> int:
             raise
         print(f"{PROG} {options.command}: {error}", file=sys.stderr)
         return error.exit_code
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) went away: stop quietly, as other CLI tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def _migrate(options: Options, frozen: object | None) -> int:

@@ -233,6 +233,9 @@ if frozen_file != "-":
     spec.loader.exec_module(frozen)
 from cortexdb._cli import main
 if barrier == "barrier":
+    from cortexdb._catalog import load_catalog
+    load_catalog(frozen)
+    print("ready", file=sys.stderr, flush=True)
     sys.stdin.readline()
 sys.exit(main(args, frozen=frozen))
 """

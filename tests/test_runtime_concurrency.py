@@ -1,0 +1,140 @@
+"""Many processes at once, and processes killed with SIGKILL mid-migration (real processes).
+
+No sleeps and no timing: processes start behind a barrier (each says "ready", then waits for
+a line on stdin); kills land after the N-th logged step of the child, N drawn from a seeded
+random generator, while the child keeps running, so the kill lands wherever it has got to.
+"""
+
+from __future__ import annotations
+
+import collections
+import random
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+from runtime_support import (
+    applied_by_output,
+    expected_ledger,
+    ledger_rows,
+    live_schema,
+    prefix_schema,
+    real_frozen,
+    run_cli,
+    shared_databases,
+    spawn_cli,
+    user_version,
+)
+
+from cortexdb._catalog import fingerprint, load_catalog
+
+FROZEN = real_frozen()
+CATALOG = load_catalog(FROZEN)
+PROCESSES = 16
+ROUNDS = 20
+
+
+def _start_together(count: int, *args: str) -> list[subprocess.Popen[str]]:
+    processes = [spawn_cli(*args, barrier=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE) for _ in range(count)]
+    for process in processes:  # every child has imported everything and waits on stdin
+        assert process.stderr is not None
+        assert process.stderr.readline() == "ready\n"
+    for process in processes:
+        assert process.stdin is not None
+        process.stdin.write("go\n")
+        process.stdin.close()
+        process.stdin = None  # communicate() must not flush it again
+    return processes
+
+
+def _check_complete(data: Path) -> None:
+    for name, file in shared_databases(FROZEN).items():
+        assert ledger_rows(data / file) == expected_ledger(FROZEN, name), name
+        assert live_schema(data / file) == tuple(FROZEN.DATABASES[name]["schema"]), name
+        assert user_version(data / file) == CATALOG.databases[name].fingerprint, name
+
+
+def test_sixteen_processes_on_one_empty_data_dir(tmp_path: Path) -> None:
+    for round_number in range(ROUNDS):
+        data = tmp_path / f"round{round_number:02d}"
+        processes = _start_together(PROCESSES, "migrate", "--data-dir", str(data))
+        results = [process.communicate(timeout=300) for process in processes]
+
+        for process, (_, stderr) in zip(processes, results, strict=True):
+            assert process.returncode == 0, f"round {round_number}: {stderr}"
+        # Exactly once: over all processes, each migration was applied by one of them.
+        applied: dict[str, collections.Counter[int]] = collections.defaultdict(collections.Counter)
+        for stdout, _ in results:
+            for name, versions in applied_by_output(stdout).items():
+                applied[name].update(versions)
+        for name in shared_databases(FROZEN):
+            own = [m.version for m in CATALOG.databases[name].migrations]
+            assert applied[name] == collections.Counter(own), (round_number, name)
+        _check_complete(data)
+
+
+def _check_prefix(data: Path) -> None:
+    """Each database holds exactly a prefix of its migrations: ledger, schema, fingerprint."""
+    for name, file in shared_databases(FROZEN).items():
+        path = data / file
+        if not path.exists() or path.stat().st_size == 0:
+            continue
+        rows = ledger_rows(path)
+        count = len(rows)
+        assert rows == expected_ledger(FROZEN, name, count), name
+        assert live_schema(path) == prefix_schema(FROZEN, name, count), (name, count)
+        migrations = CATALOG.databases[name].migrations[:count]
+        expected = fingerprint(CATALOG.ledger, name, migrations) if count else 0
+        assert user_version(path) == expected, (name, count)
+
+
+def _count_events(tmp_path: Path) -> int:
+    process = spawn_cli("migrate", "--data-dir", str(tmp_path / "calibration"), "--debug",
+                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stderr
+    return len(stderr.splitlines())
+
+
+def kill_and_recover(tmp_path: Path, kills: int, seed: int) -> None:
+    rng = random.Random(seed)
+    events = _count_events(tmp_path)
+    assert events > 100  # enough distinct points to kill at
+    done = completed = 0
+    data = tmp_path / "data0"
+    while done < kills:
+        process = spawn_cli("migrate", "--data-dir", str(data), "--debug",
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        assert process.stderr is not None
+        target = rng.randint(1, events)
+        for seen, _ in enumerate(process.stderr, 1):
+            if seen == target:
+                process.send_signal(signal.SIGKILL)
+                break
+        process.stderr.close()
+        returncode = process.wait(timeout=300)
+        if returncode == -signal.SIGKILL:
+            done += 1
+            _check_prefix(data)
+        else:  # it finished before the N-th event: a complete run
+            assert returncode == 0, f"seed {seed}, kill {done}"
+            _check_complete(data)
+            completed += 1
+            data = tmp_path / f"data{completed}"
+    final = run_cli("migrate", "--data-dir", str(data))
+    assert final.returncode == 0, final.stderr
+    _check_complete(data)
+    assert run_cli("verify", "--data-dir", str(data)).returncode == 0
+    published = [p for p in (data / "backups").glob("2*")] if (data / "backups").exists() else []
+    assert len(published) <= 5
+
+
+def test_kill_9_at_random_moments(tmp_path: Path) -> None:
+    kill_and_recover(tmp_path, kills=50, seed=20261126)
+
+
+@pytest.mark.soak
+def test_kill_9_soak(tmp_path: Path) -> None:
+    kill_and_recover(tmp_path, kills=500, seed=500)
