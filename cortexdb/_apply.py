@@ -91,7 +91,9 @@ class _Migrator:
         # A new file has nothing to protect: switch it to WAL at once. An existing one is
         # switched only once we know we will write to it, so refusals leave it untouched.
         wal = _connect.journal_mode(conn) == "wal"
-        if not self.existed and not wal:
+        if wal:
+            self._relax_sync()
+        elif not self.existed:
             self._enable_wal()
             wal = True
         try:
@@ -191,6 +193,16 @@ class _Migrator:
     def _enable_wal(self) -> None:
         _connect.enable_wal(self.conn, self.path, self.busy_timeout)
         log.debug("%s: WAL", self.path)
+        self._relax_sync()
+
+    def _relax_sync(self) -> None:
+        # In WAL mode, synchronous=NORMAL keeps every commit atomic and the file consistent
+        # through crashes and power loss; power loss may only undo the newest commits, which
+        # leaves an earlier prefix of migrations (each undone with its ledger row) that the
+        # next start applies again. It saves an fsync per migration (4x on the fresh-apply
+        # cost of commits); the final checkpoint at close, and any later FULL commit of the
+        # application, make everything durable.
+        self.conn.execute("PRAGMA synchronous = NORMAL")
 
     def _set_foreign_keys(self, on: bool) -> None:
         self.conn.execute(f"PRAGMA foreign_keys = {'ON' if on else 'OFF'}")
