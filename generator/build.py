@@ -179,9 +179,12 @@ def _reconcile_lock(manifest: Manifest, result: BuildResult) -> None:
     path = manifest.root / manifest.lock
     shown = display_path(path)
     locked, problems = read_lock(path, shown)
+    compiled = {c.migration.version for c in result.compiled}
     text, found = reconcile(locked, [
         Current(c.migration.version, c.migration.file, c.shown, c.checksum, c.raw_checksum)
-        for c in result.compiled], shown)
+        for c in result.compiled], shown,
+        # A listed migration that did not compile (say, not UTF-8) has its own error; it is not missing.
+        uncompiled={m.version for m in manifest.migrations} - compiled)
     result.diagnostics.extend(problems + found)
     result.files[manifest.lock] = text
 
@@ -202,10 +205,17 @@ def write_if_changed(path: Path, content: str) -> bool:
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = path.stat().st_mode & 0o7777  # an edited file keeps its mode
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask  # a new file gets what open() would give it, not mkstemp's 0600
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

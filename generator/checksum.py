@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 CANONICAL_PREFIX = "c1:"
+PUNCTUATION = "(),;"
 
 
 def normalize_newlines(text: str) -> str:
@@ -12,7 +13,8 @@ def normalize_newlines(text: str) -> str:
 
 
 def canonical_text(text: str) -> str:
-    """The migration's meaning as text: no BOM, no comments, whitespace runs collapsed to one space.
+    """The migration's meaning as text: no BOM, no comments, whitespace runs collapsed to one space
+    and dropped next to `( ) , ;`.
 
     String literals and quoted identifiers are kept byte for byte (their content is meaning).
     A comment separates tokens like whitespace does. Written by hand, not with sqlglot, so the
@@ -21,6 +23,7 @@ def canonical_text(text: str) -> str:
     text = normalize_newlines(text.removeprefix("\ufeff"))
     out: list[str] = []
     pending_space = False
+    glued = False  # the last token was punctuation: no space follows it
     i, n = 0, len(text)
     closers = {"'": "'", '"': '"', "`": "`", "[": "]"}
     while i < n:
@@ -47,20 +50,28 @@ def canonical_text(text: str) -> str:
                         continue
                     break
                 j += 1
-            if pending_space and out:
+            if pending_space and out and not glued:
                 out.append(" ")
             pending_space = False
             out.append(text[i : j + 1])
+            glued = False
             i = j + 1
+        elif ch in PUNCTUATION:
+            # Layout around ( ) , ; is not meaning: `t(a, b)` and `t (\n  a,\n  b\n)` are one text.
+            out.append(ch)
+            pending_space = False
+            glued = True
+            i += 1
         else:
-            if pending_space and out:
+            if pending_space and out and not glued:
                 out.append(" ")
             pending_space = False
             j = i + 1
-            while j < n and not (text[j].isspace() or text[j] in closers or text.startswith("--", j)
-                                 or text.startswith("/*", j)):
+            while j < n and not (text[j].isspace() or text[j] in closers or text[j] in PUNCTUATION
+                                 or text.startswith("--", j) or text.startswith("/*", j)):
                 j += 1
             out.append(text[i:j])
+            glued = False
             i = j
     return "".join(out)
 

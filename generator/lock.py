@@ -93,12 +93,16 @@ def read_lock(path: Path, shown: str) -> tuple[dict[int, LockEntry], list[Diagno
     return entries, sorted(problems)
 
 
-def reconcile(locked: dict[int, LockEntry], current: Iterable[Current], shown: str
-              ) -> tuple[str, list[Diagnostic]]:
-    """The new lock text, and the findings: refusals (errors) and cosmetic edits (warnings)."""
+def reconcile(locked: dict[int, LockEntry], current: Iterable[Current], shown: str,
+              uncompiled: Iterable[int] = ()) -> tuple[str, list[Diagnostic]]:
+    """The new lock text, and the findings: refusals (errors) and cosmetic edits (warnings).
+
+    `uncompiled` are versions the manifest lists whose files could not be read: their lock
+    entries stay as they are.
+    """
     problems: list[Diagnostic] = []
     entries = dict(locked)
-    seen: set[int] = set()
+    seen: set[int] = set(uncompiled)
     for item in current:
         seen.add(item.version)
         entry = locked.get(item.version)

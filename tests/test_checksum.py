@@ -78,6 +78,7 @@ BASE = "CREATE TABLE IF NOT EXISTS t (\n  id INTEGER PRIMARY KEY, -- the key\n  
         BASE.replace("-- the key", "/* another\ncomment */"),
         BASE.replace("  id", "\tid").replace(" (", "   ("),
         BASE + "\n\n",
+        BASE.replace("t (\n  id", "t(id").replace(",", " ,"),  # reflowed around ( and ,
     ],
 )
 def test_canonical_ignores_cosmetic_changes(cosmetic: str) -> None:
@@ -101,5 +102,7 @@ def test_canonical_sees_changes_of_meaning(meaningful: str) -> None:
 def test_canonical_text_shape() -> None:
     assert canonical_text("a/*x*/b") == "a b"
     assert canonical_text("SELECT 'it''s -- not a comment' -- but this is\n;") == \
-        "SELECT 'it''s -- not a comment' ;"
+        "SELECT 'it''s -- not a comment';"
+    assert canonical_text("CREATE TABLE t (\n  id INTEGER, -- key\n  name TEXT\n) ;") == \
+        canonical_text("CREATE TABLE t(id INTEGER,name TEXT);") == "CREATE TABLE t(id INTEGER,name TEXT);"
     assert canonical_checksum(BASE).startswith("c1:")
