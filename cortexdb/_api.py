@@ -36,7 +36,7 @@ WOULD_MIGRATE = "would migrate"
 class DatabaseResult:
     """What `migrate` did (or, with dry_run, would do) to one database file."""
 
-    __slots__ = ("backed_up", "name", "path", "pending", "state", "versions")
+    __slots__ = ("backed_up", "name", "path", "pending", "session", "state", "versions")
 
     def __init__(
         self,
@@ -46,8 +46,10 @@ class DatabaseResult:
         versions: tuple[int, ...] = (),
         pending: tuple[int, ...] = (),
         backed_up: bool = False,
+        session: bool = False,
     ) -> None:
         self.name = name  # the database's name in the manifest, e.g. "cortex" or "session"
+        self.session = session  # one file of a per-session database
         self.path = path
         self.state = state  # UP_TO_DATE, MIGRATED, ADOPTED or WOULD_MIGRATE
         self.versions = versions  # the migrations applied now
@@ -101,7 +103,7 @@ def migrate(
     slow: list[tuple[int, DatabaseSpec, str]] = []
     for spec, path in _targets(catalog, root, databases):
         if not dry_run and _is_current(path, spec.fingerprint, busy_timeout):
-            results.append(DatabaseResult(spec.name, path, UP_TO_DATE))
+            results.append(DatabaseResult(spec.name, path, UP_TO_DATE, session=spec.session))
         else:
             slow.append((len(results), spec, path))
             results.append(None)
@@ -285,7 +287,8 @@ def _migrate_slow(
             else:
                 state = UP_TO_DATE
             results[index] = DatabaseResult(
-                spec.name, path, state, tuple(outcome.applied), backed_up=outcome.backed_up
+                spec.name, path, state, tuple(outcome.applied), backed_up=outcome.backed_up,
+                session=spec.session,
             )
             if progress is not None:
                 progress(done, len(slow), path)
@@ -309,4 +312,4 @@ def _dry_run(
             raise refusal
         pending = tuple(migration.version for migration in plan.pending)
         state = WOULD_MIGRATE if pending else UP_TO_DATE
-        results[index] = DatabaseResult(spec.name, path, state, pending=pending)
+        results[index] = DatabaseResult(spec.name, path, state, pending=pending, session=spec.session)

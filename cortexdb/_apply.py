@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 
@@ -108,7 +109,7 @@ class _Migrator:
                 if refusal is not None:
                     raise refusal
                 if not plan.pending:
-                    self._finish(plan.applied)
+                    self._finish()
                     return self.outcome
                 migration = plan.pending[0]
                 if not wal:
@@ -123,15 +124,24 @@ class _Migrator:
                     continue
                 if self.existed and not self.checked:
                     self._quick_check()
-                if self.existed and self.had_rows and self.backups is not None and not self.outcome.backed_up:
+                if self._wants_backup():
+                    assert self.backups is not None
                     self.backups.save(self.path, self.relative)
                     self.outcome.backed_up = True
                 self._apply(migration, plan.applied)
         finally:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            if not self.foreign_keys_on:
-                self._set_foreign_keys(True)
+            # Best effort: an error here must not hide the one being raised; closing the
+            # connection rolls back in any case.
+            with contextlib.suppress(sqlite3.Error):
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                if not self.foreign_keys_on:
+                    self._set_foreign_keys(True)
+
+    def _wants_backup(self) -> bool:
+        """Before the first change to a database that held migrations when this run began."""
+        return (self.backups is not None and self.existed and bool(self.had_rows)
+                and not self.outcome.backed_up)
 
     def _apply(self, migration: Migration, applied: list[Migration]) -> None:
         conn = self.conn
@@ -149,6 +159,12 @@ class _Migrator:
                     f"migration {migration.label} failed at {migration.file}:{step[1]}: {error}; "
                     "rolled back, nothing recorded",
                 ) from None
+        if not conn.in_transaction:  # the generator refuses such statements (MG008)
+            raise MigrationFailedError(
+                self.path,
+                f"migration {migration.label} ended its own transaction (BEGIN/COMMIT/ROLLBACK "
+                "in a migration); not recorded: check the database with `cortex db verify`",
+            )
         if migration.foreign_keys_off:
             self._check_foreign_keys(migration)
         _ledger.record(conn, self.ledger, migration)
@@ -159,7 +175,7 @@ class _Migrator:
         self.outcome.applied.append(migration.version)
         log.info("%s: applied %s", self.path, migration.label)
 
-    def _finish(self, applied: list[Migration]) -> None:
+    def _finish(self) -> None:
         # Everything recorded and matching. A database adopted from the original system
         # (or written before fingerprints) gets its fingerprint now, so the next start is fast.
         if _ledger.read_user_version(self.conn) != self.spec.fingerprint:

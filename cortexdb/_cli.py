@@ -184,11 +184,11 @@ def _migrate(options: Options, frozen: object | None) -> int:
         frozen=frozen,
         progress=_progress,
     )
-    up_to_date_sessions = 0
+    up_to_date_sessions: dict[str, int] = {}  # many session files: one line for those up to date
     for database in result.databases:
         shown = os.path.relpath(database.path, options.data_dir)
-        if database.state == _api.UP_TO_DATE and database.path != shown and _is_session(shown):
-            up_to_date_sessions += 1
+        if database.state == _api.UP_TO_DATE and database.session:
+            up_to_date_sessions[database.name] = up_to_date_sessions.get(database.name, 0) + 1
             continue
         if database.state == _api.MIGRATED:
             what = f"applied {_versions(database.versions)}"
@@ -199,8 +199,8 @@ def _migrate(options: Options, frozen: object | None) -> int:
         else:
             what = "up to date"
         print(f"{database.name:<10} {shown:<28} {what}")
-    if up_to_date_sessions:
-        print(f"{'':<10} {'sessions':<28} {up_to_date_sessions} session database(s) up to date")
+    for name, count in up_to_date_sessions.items():
+        print(f"{name:<10} {'(per session)':<28} {count} session database(s) up to date")
     if options.dry_run:
         count = sum(len(database.pending) for database in result.databases)
         print(f"dry run: {count} migration(s) would be applied; nothing was changed")
@@ -211,10 +211,6 @@ def _migrate(options: Options, frozen: object | None) -> int:
     else:
         print("up to date")
     return 0
-
-
-def _is_session(relative: str) -> bool:
-    return os.sep in relative
 
 
 def _versions(versions: tuple[int, ...]) -> str:

@@ -25,6 +25,7 @@ from runtime_support import (
     shared_databases,
     spawn_cli,
     user_version,
+    write_frozen,
 )
 
 from cortexdb._catalog import fingerprint, load_catalog
@@ -35,9 +36,15 @@ PROCESSES = 16
 ROUNDS = 20
 
 
-def _start_together(count: int, *args: str) -> list[subprocess.Popen[str]]:
-    processes = [spawn_cli(*args, barrier=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE) for _ in range(count)]
+@pytest.fixture(scope="module")
+def frozen_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real frozen data, pinned: a rebuild in the working tree must not change it mid-test."""
+    return write_frozen(FROZEN, tmp_path_factory.mktemp("frozen") / "frozen.py")
+
+
+def _start_together(count: int, frozen_file: Path, *args: str) -> list[subprocess.Popen[str]]:
+    processes = [spawn_cli(*args, frozen_file=frozen_file, barrier=True, stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(count)]
     for process in processes:  # every child has imported everything and waits on stdin
         assert process.stderr is not None
         assert process.stderr.readline() == "ready\n"
@@ -56,10 +63,10 @@ def _check_complete(data: Path) -> None:
         assert user_version(data / file) == CATALOG.databases[name].fingerprint, name
 
 
-def test_sixteen_processes_on_one_empty_data_dir(tmp_path: Path) -> None:
+def test_sixteen_processes_on_one_empty_data_dir(tmp_path: Path, frozen_file: Path) -> None:
     for round_number in range(ROUNDS):
         data = tmp_path / f"round{round_number:02d}"
-        processes = _start_together(PROCESSES, "migrate", "--data-dir", str(data))
+        processes = _start_together(PROCESSES, frozen_file, "migrate", "--data-dir", str(data))
         results = [process.communicate(timeout=300) for process in processes]
 
         for process, (_, stderr) in zip(processes, results, strict=True):
@@ -90,22 +97,22 @@ def _check_prefix(data: Path) -> None:
         assert user_version(path) == expected, (name, count)
 
 
-def _count_events(tmp_path: Path) -> int:
+def _count_events(tmp_path: Path, frozen_file: Path) -> int:
     process = spawn_cli("migrate", "--data-dir", str(tmp_path / "calibration"), "--debug",
-                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                        frozen_file=frozen_file, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, stderr = process.communicate(timeout=300)
     assert process.returncode == 0, stderr
     return len(stderr.splitlines())
 
 
-def kill_and_recover(tmp_path: Path, kills: int, seed: int) -> None:
+def kill_and_recover(tmp_path: Path, frozen_file: Path, kills: int, seed: int) -> None:
     rng = random.Random(seed)
-    events = _count_events(tmp_path)
+    events = _count_events(tmp_path, frozen_file)
     assert events > 100  # enough distinct points to kill at
     done = completed = 0
     data = tmp_path / "data0"
     while done < kills:
-        process = spawn_cli("migrate", "--data-dir", str(data), "--debug",
+        process = spawn_cli("migrate", "--data-dir", str(data), "--debug", frozen_file=frozen_file,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         assert process.stderr is not None
         target = rng.randint(1, events)
@@ -123,18 +130,18 @@ def kill_and_recover(tmp_path: Path, kills: int, seed: int) -> None:
             _check_complete(data)
             completed += 1
             data = tmp_path / f"data{completed}"
-    final = run_cli("migrate", "--data-dir", str(data))
+    final = run_cli("migrate", "--data-dir", str(data), frozen_file=frozen_file)
     assert final.returncode == 0, final.stderr
     _check_complete(data)
-    assert run_cli("verify", "--data-dir", str(data)).returncode == 0
+    assert run_cli("verify", "--data-dir", str(data), frozen_file=frozen_file).returncode == 0
     published = [p for p in (data / "backups").glob("2*")] if (data / "backups").exists() else []
     assert len(published) <= 5
 
 
-def test_kill_9_at_random_moments(tmp_path: Path) -> None:
-    kill_and_recover(tmp_path, kills=50, seed=20261126)
+def test_kill_9_at_random_moments(tmp_path: Path, frozen_file: Path) -> None:
+    kill_and_recover(tmp_path, frozen_file, kills=50, seed=20261126)
 
 
 @pytest.mark.soak
-def test_kill_9_soak(tmp_path: Path) -> None:
-    kill_and_recover(tmp_path, kills=500, seed=500)
+def test_kill_9_soak(tmp_path: Path, frozen_file: Path) -> None:
+    kill_and_recover(tmp_path, frozen_file, kills=500, seed=500)

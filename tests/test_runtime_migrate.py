@@ -262,3 +262,12 @@ def _upto(version: int) -> object:
     from runtime_support import derived
 
     return derived(FROZEN, upto=version)
+
+
+def test_migration_that_ends_its_own_transaction_is_not_recorded(tmp_path: Path) -> None:
+    """The generator refuses COMMIT in a migration (MG008); the runtime still never records one."""
+    frozen = synthetic_frozen([(1, "main", "CREATE TABLE IF NOT EXISTS a (x);")])
+    frozen.MIGRATIONS[0]["steps"] += (("sql", 2, "COMMIT;"),)
+    with pytest.raises(cortexdb.MigrationFailedError, match="ended its own transaction"):
+        cortexdb.migrate(tmp_path, frozen=frozen)
+    assert ledger_rows(tmp_path / "main.db") == []
