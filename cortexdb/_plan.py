@@ -45,8 +45,9 @@ class Plan:
             )
         if self.changed:
             migration, recorded = self.changed[0]
-            more = len(self.changed) - 1
-            also = f" ({more} more changed: {_labels(m for m, _ in self.changed[1:])})" if more else ""
+            others = [m for m, _ in self.changed[1:]]
+            shown = _labels(others[:3]) + (", ..." if len(others) > 3 else "")
+            also = f" ({len(others)} more changed: {shown})" if others else ""
             return ChangedMigrationError(
                 path,
                 f"migration {migration.label} was changed after it was applied "
