@@ -1,52 +1,49 @@
-"""The remote backend: a libSQL server (sqld) driven through the optional `libsql` client.
+"""The remote backend: a database on a libSQL server (sqld), spoken to over Hrana HTTP.
 
-The runtime uses this module only for a database given as a URL. `libsql` is imported inside
-`connect`, never at module import, so the stdlib path does not need it installed.
+Stdlib only: the wire is `_hrana` (http.client + json), so a database URL needs no optional
+package. `RemoteConnection` is driven like `sqlite3.connect(path, isolation_level=None)`:
+`execute` with explicit `BEGIN IMMEDIATE` / `COMMIT` / `ROLLBACK`, `fetchall`, `close`. SQL
+reaches the server verbatim. What differs on sqld, and what this module does about it
+(docs/sqld-notes.md has the evidence):
 
-`RemoteConnection` is driven like `sqlite3.connect(path, isolation_level=None)`: `execute`
-with explicit `BEGIN IMMEDIATE` / `COMMIT` / `ROLLBACK`, `fetchall`, `close`. It makes up for
-what differs on sqld (docs/sqld-notes.md has the evidence for each point):
-
-- Outside a transaction each request may run in a new server session, so a lone
-  `PRAGMA foreign_keys=OFF` would be lost: it is held back and sent in one request with the
-  next `BEGIN`, which keeps that session for the whole transaction.
+- Outside a transaction each request runs in a new server session, so a lone
+  `PRAGMA foreign_keys=OFF` would be lost: it is held back and sent at the start of every
+  later session (with each `BEGIN`, before each autocommit statement) until turned on again.
+- A transaction is one Hrana stream: `BEGIN` opens it, each later request carries its baton,
+  `COMMIT`/`ROLLBACK` close it. Through a replica the whole transaction runs on the primary.
 - The server aborts a transaction that has held the write lock for 5 s while another client
-  waits. Statements sent after that would run in autocommit, outside any transaction, so the
-  connection refuses everything except `ROLLBACK` until the caller rolls back.
-- Through a replica, a single statement is prepared against the replica's own schema even
-  inside a transaction, so it cannot see tables or columns created earlier in that
-  transaction. `run_batch` sends statements in one request, prepared on the primary.
-- `libsql` reports every failure as `ValueError` with a text; it becomes `TransactionAborted`
-  (retry the transaction), `ConnectError` or `SQLError`.
-- `libsql` runs only the first statement of a multi-statement `execute`; this refuses it.
+  waits (and one idle for ~10 s, when its stream expires). Statements sent after that would
+  run in autocommit, so every statement inside a transaction is conditioned on the stream
+  not being in autocommit, and the stream's state is read back after each request. Once the
+  server has ended the transaction, the connection refuses everything but `ROLLBACK`.
+- A failing `COMMIT` rolls back (the stream is closed with it), unlike sqlite3.
+- Every request has a timeout (`connect(timeout=...)`): a hung server is a `ConnectError`.
 
-Not compensated: `libsql` 0.1.11 re-renders DDL through its own SQL parser before sending it,
-so `sqlite_master.sql` differs in text from what local SQLite stores (and identifiers that are
-keywords, like `action`, come back upper-cased). Compare schemas structurally, not as text.
+Not thread-safe: one connection per thread (threads do run concurrently; nothing holds the
+GIL while waiting for the server).
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib
-import json
 import os
 import re
-import sqlite3
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Any, ClassVar, Protocol
+from typing import ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
+from . import _hrana
 from ._errors import CortexDBError
+from ._hrana import Statement, Step, all_of, is_autocommit, not_, ok
 
 AUTH_TOKEN_ENV = "CORTEX_LIBSQL_AUTH_TOKEN"
 REMOTE_SCHEMES = ("http", "https", "libsql")
+DEFAULT_TIMEOUT = 30.0  # per request; a BEGIN IMMEDIATE may wait 5 s per transaction ahead of it
 
-SQLValue = int | float | str | bytes | None
-Row = tuple[Any, ...]
+SQLValue = _hrana.Value
+Row = _hrana.Row
+BatchItem = str | tuple[str, Sequence[SQLValue]]
 
 
 class RemoteError(CortexDBError):
@@ -58,125 +55,72 @@ class RemoteError(CortexDBError):
         super().__init__(url or None, message)
         self.url = url
         self.code = code
-        self.detail = detail  # the driver's text, verbatim
-
-
-class DriverMissing(RemoteError):
-    """The optional `libsql` package is not installed."""
+        self.detail = detail  # the server's text, verbatim
 
 
 class ConnectError(RemoteError):
-    """The server cannot be reached, does not answer in time, or refuses the credentials."""
+    """The server cannot be reached, does not answer in time, or refuses the request or token."""
 
 
 class TransactionAborted(RemoteError):
-    """The server rolled the transaction back (sqld's 5 s TRANSACTION_TIMEOUT): roll back and retry it."""
+    """The server ended the transaction (sqld's 5 s TRANSACTION_TIMEOUT, an expired stream): retry it."""
 
     retryable = True
 
 
 class SQLError(RemoteError):
-    """SQLite or sqld rejected a statement (syntax, constraint, missing table, unsupported)."""
+    """SQLite or sqld rejected a statement (syntax, constraint, missing table, bad arguments)."""
 
     @property
     def is_constraint(self) -> bool:
-        return self.code == "SQLITE_CONSTRAINT" or "constraint failed" in self.message.lower()
-
-
-# --- the untyped driver, seen through the little we use --------------------------------------
-
-
-class _DriverCursor(Protocol):
-    @property
-    def lastrowid(self) -> int | None: ...
-    @property
-    def rowcount(self) -> int: ...
-    @property
-    def description(self) -> Any: ...
-    def fetchall(self) -> list[Row]: ...
-    def executescript(self, script: str) -> object: ...
-
-
-class _DriverConnection(Protocol):
-    def execute(self, sql: str, parameters: tuple[SQLValue, ...], /) -> _DriverCursor: ...
-    def cursor(self) -> _DriverCursor: ...
-    def close(self) -> None: ...
-
-
-# --- error translation -----------------------------------------------------------------------
-
-_CODE = re.compile(r'code: "([A-Z_0-9]+)"|\(error code: ([A-Z_0-9]+)\)')
-_MESSAGE = re.compile(r'message: "((?:[^"\\]|\\.)*)"')
-_ABORTED = ("TRANSACTION_TIMEOUT", "Transaction timed out", "Transaction timed-out")
-_UNREACHABLE = ("http error", "error trying to connect", "status=401", "status=403", "dns error")
-_NO_TRANSACTION = "no transaction is active"
-
-
-def _translate(error: Exception, url: str) -> RemoteError:
-    """Classify a `libsql` failure by the code and text sqld sends (the driver has nothing else)."""
-    raw = str(error)
-    match = _CODE.search(raw)
-    code = (match.group(1) or match.group(2)) if match else None
-    found = _MESSAGE.search(raw)
-    message = found.group(1).replace('\\"', '"') if found else _innermost(raw)
-    if code == "TRANSACTION_TIMEOUT" or any(marker in raw for marker in _ABORTED):
-        return TransactionAborted(
-            "the server aborted the transaction (it held the write lock over 5 s while another client waited)",
-            url=url,
-            code=code or "TRANSACTION_TIMEOUT",
-            detail=raw,
-        )
-    if any(marker in raw for marker in _UNREACHABLE):
-        return ConnectError(message, url=url, code=code, detail=raw)
-    return SQLError(message, url=url, code=code, detail=raw)
-
-
-_WRAPPED = re.compile(r"\A[\w ]+: `(.*)`\Z", re.DOTALL)
-
-
-def _innermost(raw: str) -> str:
-    """The driver's text without its wrappers, e.g. "Hrana: `api error: `...``" -> "..."."""
-    text = raw.strip()
-    while wrapped := _WRAPPED.match(text):
-        text = wrapped.group(1)
-    return text
+        if self.code in ("SQLITE_CONSTRAINT", "FOREIGN_KEY_CHECK"):
+            return True
+        # Through a replica, the primary's error arrives as PROXY_ERROR with SQLite's text only.
+        return self.code == "PROXY_ERROR" and "constraint failed" in self.message
 
 
 # --- statements the connection must recognise ------------------------------------------------
 
 _LEADING_NOISE = re.compile(r"\A(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?(?:\*/|\Z))*", re.DOTALL)
 _FOREIGN_KEYS_SET = re.compile(r"\APRAGMA\s+(?:main\s*\.\s*)?foreign_keys\s*=\s*'?(\w+)'?\s*;?\s*\Z", re.IGNORECASE)
+_ROLLBACK_TO = re.compile(r"ROLLBACK\s+(?:TRANSACTION\s+)?TO\b", re.IGNORECASE)
 _FALSE_WORDS = frozenset({"0", "off", "false", "no"})
+_COUNTS_ROWS = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE"})
 
+_FOREIGN_KEYS_OFF = Statement("PRAGMA foreign_keys=OFF")
+_BEGIN_IMMEDIATE = Statement("BEGIN IMMEDIATE")
+_COMMIT = Statement("COMMIT")
+_ROLLBACK = Statement("ROLLBACK")
+_IN_TRANSACTION = not_(is_autocommit())
 
-def _keyword(sql: str) -> str:
-    """The statement's first word in upper case, after comments and whitespace."""
-    body = _LEADING_NOISE.sub("", sql, count=1)
-    word = re.match(r"[A-Za-z]+", body)
-    return word.group(0).upper() if word else ""
+# A batch cannot branch on PRAGMA foreign_key_check's rows, but a step can fail on them: json()
+# rejects the text it is given only when there are violations. (sqld refuses CREATE TEMP TABLE,
+# and a CHECK-constrained scratch table in the main schema would bump its schema cookie.)
+_FOREIGN_KEY_GUARD = (
+    Statement('SELECT "table", rowid, parent, fkid FROM pragma_foreign_key_check LIMIT 10'),
+    Statement(
+        "SELECT json(CASE WHEN EXISTS (SELECT 1 FROM pragma_foreign_key_check)"
+        " THEN 'foreign key violations' ELSE 'null' END)"
+    ),
+)
 
 
 def _strip_noise(sql: str) -> str:
     return _LEADING_NOISE.sub("", sql, count=1)
 
 
-def _is_single_statement(sql: str) -> bool:
-    """False when `sql` holds more than one statement (libsql would drop all but the first)."""
-    if ";" not in sql:
-        return True
-    for index, char in enumerate(sql):
-        if char == ";" and sqlite3.complete_statement(sql[: index + 1]):
-            rest = sql[index + 1 :]
-            while True:
-                stripped = _strip_noise(rest)
-                if not stripped.startswith(";"):
-                    return stripped == ""
-                rest = stripped[1:]
-    return True
+def _keyword(sql: str) -> str:
+    """The statement's first word in upper case, after comments and whitespace."""
+    word = re.match(r"[A-Za-z]+", _strip_noise(sql))
+    return word.group(0).upper() if word else ""
+
+
+def _is_empty(sql: str) -> bool:
+    return not _strip_noise(sql).strip(" \t\r\n;")
 
 
 def sql_literal(value: SQLValue) -> str:
-    """A SQL literal for `value`, for statements sent in a batch (which carries no parameters)."""
+    """A SQL literal for `value`, for SQL text built by hand (statements may carry parameters instead)."""
     if value is None:
         return "NULL"
     if isinstance(value, bool):
@@ -194,7 +138,22 @@ def sql_literal(value: SQLValue) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-# --- the connection --------------------------------------------------------------------------
+def _chain(statements: Sequence[Statement], *, in_transaction: bool) -> list[Step]:
+    """Steps that stop at the first failure; in a transaction also when the server has ended it."""
+    steps: list[Step] = []
+    for index, statement in enumerate(statements):
+        conditions = ([ok(index - 1)] if index else []) + ([_IN_TRANSACTION] if in_transaction else [])
+        condition = None if not conditions else conditions[0] if len(conditions) == 1 else all_of(*conditions)
+        steps.append(Step(statement, condition))
+    return steps
+
+
+def _first_failure(outcomes: Sequence[_hrana.StepOutcome]) -> int | None:
+    """The index of the first step that failed or did not run."""
+    return next((index for index, outcome in enumerate(outcomes) if outcome.result is None), None)
+
+
+# --- results ---------------------------------------------------------------------------------
 
 
 class RemoteCursor:
@@ -227,108 +186,149 @@ class RemoteCursor:
         return row
 
 
-_EMPTY = RemoteCursor([])
+def _cursor(result: _hrana.StatementResult, keyword: str) -> RemoteCursor:
+    # As sqlite3: rowcount for INSERT/UPDATE/DELETE/REPLACE, -1 for the rest.
+    rowcount = result.affected_row_count if keyword in _COUNTS_ROWS else -1
+    return RemoteCursor(result.rows, rowcount, result.last_insert_rowid)
+
+
+# --- the connection --------------------------------------------------------------------------
 
 
 class RemoteConnection:
     """A connection to one database on sqld, driven like sqlite3 with `isolation_level=None`."""
 
-    def __init__(self, driver: _DriverConnection, url: str) -> None:
-        self._driver = driver
+    def __init__(self, client: _hrana.Client, url: str) -> None:
+        self._client = client
         self.url = url
         self._in_transaction = False
-        self._aborted: TransactionAborted | None = None
-        # Set by `PRAGMA foreign_keys=OFF` outside a transaction, as on SQLite it lasts until
-        # turned on again; sqld forgets it after each request, so it goes out with each BEGIN.
+        self._stream: _hrana.Stream | None = None  # the open transaction's server session
+        # Set when the server ended the transaction on its own: only ROLLBACK is accepted then.
+        self._ended: RemoteError | None = None
+        # Set by `PRAGMA foreign_keys=OFF` outside a transaction; as on SQLite it lasts until
+        # turned on again. sqld forgets it after each session, so every session starts with it.
         self._foreign_keys_off = False
+        self._closed = False
 
     @property
     def in_transaction(self) -> bool:
-        """True between a successful BEGIN and its COMMIT or ROLLBACK, as this side knows it."""
+        """True from a successful BEGIN until COMMIT or ROLLBACK (also after the server ended it)."""
         return self._in_transaction
 
     def execute(self, sql: str, params: Sequence[SQLValue] = ()) -> RemoteCursor:
-        """Run one statement; see the module docstring for what differs from sqlite3."""
-        if not _is_single_statement(sql):
-            raise SQLError("execute() takes one statement; use run_batch() for several", url=self.url)
+        """Run one statement (the server refuses several in one string: SQL_MANY_STATEMENTS)."""
+        self._refuse_if_closed()
         keyword = _keyword(sql)
-        if keyword == "ROLLBACK" and not re.match(r"ROLLBACK\s+(TRANSACTION\s+)?TO\b", _strip_noise(sql), re.I):
+        if keyword == "ROLLBACK" and not _ROLLBACK_TO.match(_strip_noise(sql)):
             self.rollback()
-            return _EMPTY
-        self._refuse_if_aborted()
-        foreign_keys = _FOREIGN_KEYS_SET.match(_strip_noise(sql))
-        if foreign_keys and not self._in_transaction:
+            return RemoteCursor([])
+        self._refuse_if_ended()
+        if _is_empty(sql):
+            return RemoteCursor([])  # as sqlite3 does for a string of comments
+        statement = Statement(sql, tuple(params))
+        if self._in_transaction:
+            if keyword in ("COMMIT", "END"):
+                return self._commit(statement)
+            return self._in_stream(statement, keyword)
+        setting = _FOREIGN_KEYS_SET.match(_strip_noise(sql))
+        if setting:
             # Sent alone it would set a server session that ends with this request.
-            self._foreign_keys_off = foreign_keys.group(1).lower() in _FALSE_WORDS
-            if not self._foreign_keys_off:
-                self._send(sql, ())
-            return _EMPTY
-        if keyword == "BEGIN" and self._foreign_keys_off:
-            self._script(f"PRAGMA foreign_keys=OFF;\n{sql}")
-            self._in_transaction = True
-            return _EMPTY
-        cursor = self._send(sql, tuple(params))
-        if keyword == "BEGIN":
-            self._in_transaction = True
-        elif keyword in ("COMMIT", "END"):
-            self._in_transaction = False
-        return cursor
+            self._foreign_keys_off = setting.group(1).lower() in _FALSE_WORDS
+            return RemoteCursor([])
+        if keyword in ("BEGIN", "SAVEPOINT"):
+            return self._begin(statement)
+        answer = self._send(_hrana.Stream(self._client), _chain([*self._prologue(), statement], in_transaction=False))
+        return self._result(answer.steps, keyword)
 
-    def run_batch(self, statements: Sequence[str], *, foreign_keys_off: bool = False) -> None:
-        """Run `statements` in one request, prepared and executed on the primary.
+    def run_batch(self, statements: Sequence[BatchItem], *, foreign_keys_off: bool = False) -> None:
+        """Run `statements` (SQL, or `(SQL, parameters)`) in one request, stopping at the first failure.
 
         Inside a transaction they join it; a failure leaves the transaction open with the
         statements before the failing one applied (as a failing `execute` would): roll back.
         Outside a transaction they run in their own `BEGIN IMMEDIATE` ... `COMMIT`, all or
         nothing. There `foreign_keys_off` turns foreign keys off for this transaction and
-        checks `PRAGMA foreign_key_check` before COMMIT: a violation is an `SQLError` and
-        nothing is applied.
+        checks `PRAGMA foreign_key_check` before COMMIT: a violation is an `SQLError` with code
+        `FOREIGN_KEY_CHECK` and nothing is applied.
         """
-        self._refuse_if_aborted()
-        body = [statement for statement in statements if _strip_noise(statement).strip(" \t\r\n;")]
+        self._refuse_if_closed()
+        self._refuse_if_ended()
+        body = [
+            Statement(item) if isinstance(item, str) else Statement(item[0], tuple(item[1]))
+            for item in statements
+            if not _is_empty(item if isinstance(item, str) else item[0])
+        ]
         if self._in_transaction:
             if foreign_keys_off:
                 raise SQLError("foreign_keys_off applies to a transaction the batch starts itself", url=self.url)
             if body:
-                self._script(_join(body))
+                answer = self._send_in_transaction(_chain(body, in_transaction=True))
+                self._result(answer.steps, "", transaction_gone=answer.autocommit)
             return
-        prologue = ["PRAGMA foreign_keys=OFF", "BEGIN IMMEDIATE"] if foreign_keys_off else ["BEGIN IMMEDIATE"]
-        epilogue = [*_FOREIGN_KEY_GUARD, "COMMIT", "PRAGMA foreign_keys=ON"] if foreign_keys_off else ["COMMIT"]
-        try:
-            self._script(_join([*prologue, *body, *epilogue]))
-        except SQLError as error:
-            self._rollback_quietly()
-            if _FOREIGN_KEY_GUARD_NAME in error.message:
-                raise SQLError(
-                    "PRAGMA foreign_key_check found violations; nothing was applied",
-                    url=self.url,
-                    code="FOREIGN_KEY_CHECK",
-                    detail=error.detail,
-                ) from error
-            raise
-        except RemoteError:
-            self._rollback_quietly()
-            raise
+        prologue = [*self._prologue(force_foreign_keys_off=foreign_keys_off), _BEGIN_IMMEDIATE]
+        guard = list(_FOREIGN_KEY_GUARD) if foreign_keys_off else []
+        steps = _chain([*prologue, *body, *guard, _COMMIT], in_transaction=False)
+        commit = len(steps) - 1
+        steps.append(Step(_ROLLBACK, all_of(not_(ok(commit)), _IN_TRANSACTION)))
+        answer = self._send(_hrana.Stream(self._client), steps)
+        failed = _first_failure(answer.steps[: commit + 1])
+        if failed is None:
+            return
+        guard_start = len(prologue) + len(body)
+        if foreign_keys_off and guard_start <= failed < commit:
+            checked = answer.steps[guard_start].result
+            violations = ", ".join(map(str, checked.rows)) if checked else "?"
+            raise SQLError(
+                f"PRAGMA foreign_key_check found violations; nothing was applied (table, rowid, parent, fkid: "
+                f"{violations})",
+                url=self.url,
+                code="FOREIGN_KEY_CHECK",
+            )
+        self._result(answer.steps[: commit + 1], "")
 
     def commit(self) -> None:
         """COMMIT the open transaction."""
         self.execute("COMMIT")
 
     def rollback(self) -> None:
-        """ROLLBACK; also what clears the state after `TransactionAborted`. Idempotent."""
-        self._aborted = None
-        if self._in_transaction:
-            self._in_transaction = False
-            self._rollback_on_server()
+        """ROLLBACK; also what clears the state after the server ended the transaction. Idempotent.
+
+        A `ConnectError` here means the server did not confirm it; it rolls the transaction
+        back anyway when the stream expires (~10 s), or at once if another client waits for
+        the lock and the transaction is older than 5 s.
+        """
+        self._ended = None
+        if not self._in_transaction:
+            return
+        self._in_transaction = False
+        stream, self._stream = self._stream, None
+        if stream is None:
+            return
+        try:
+            answer = stream.batch([Step(_ROLLBACK, _IN_TRANSACTION)], close=True)
+        except _hrana.HTTPStatusError as error:
+            if error.status in (400, 404):
+                # The server no longer takes this baton: the stream expired (rolled back), or it
+                # ran a request whose answer was lost and expires within ~10 s.
+                return
+            raise self._translate(error) from error
+        except _hrana.HranaError as error:
+            raise self._translate(error) from error
+        failure = answer.steps[0].error
+        if failure is not None:
+            raise SQLError(failure.message, url=self.url, code=failure.code, detail=failure.message)
 
     def close(self) -> None:
         """Roll back what is open and close; never raises for a server that is already gone."""
         try:
             if self._in_transaction:
-                self._in_transaction = False
-                self._rollback_quietly()
+                with contextlib.suppress(RemoteError):
+                    self.rollback()
         finally:
-            self._driver.close()
+            self._in_transaction = False
+            self._stream = None
+            self._ended = None
+            self._closed = True
+            self._client.close()
 
     def __enter__(self) -> RemoteConnection:
         return self
@@ -338,69 +338,164 @@ class RemoteConnection:
     ) -> None:
         self.close()
 
-    # -- internals
+    # -- transactions
 
-    def _send(self, sql: str, params: tuple[SQLValue, ...]) -> RemoteCursor:
-        try:
-            cursor = self._driver.execute(sql, params)
-            rows = cursor.fetchall()  # None, not [], for a statement without result columns
-            return RemoteCursor(list(rows or []), cursor.rowcount, cursor.lastrowid)
-        except ValueError as raw:
-            raise self._failed(raw) from raw
+    def _prologue(self, *, force_foreign_keys_off: bool = False) -> list[Statement]:
+        """What every new server session starts with."""
+        return [_FOREIGN_KEYS_OFF] if self._foreign_keys_off or force_foreign_keys_off else []
 
-    def _script(self, script: str) -> None:
-        try:
-            # Cursor.executescript raises on failure; Connection.executescript (0.1.11) does not.
-            self._driver.cursor().executescript(script)
-        except ValueError as raw:
-            raise self._failed(raw) from raw
+    def _begin(self, statement: Statement) -> RemoteCursor:
+        stream = _hrana.Stream(self._client)
+        answer = self._send(stream, _chain([*self._prologue(), statement], in_transaction=False), close=False)
+        if answer.autocommit:  # BEGIN failed: nothing is open on the server
+            with contextlib.suppress(_hrana.HranaError):
+                stream.close()
+            return self._result(answer.steps, "BEGIN")
+        self._stream = stream
+        self._in_transaction = True
+        return self._result(answer.steps, "BEGIN")
 
-    def _failed(self, raw: ValueError) -> RemoteError:
-        error = _translate(raw, self.url)
-        if isinstance(error, TransactionAborted) and self._in_transaction:
-            self._aborted = error
-        return error
+    def _in_stream(self, statement: Statement, keyword: str) -> RemoteCursor:
+        answer = self._send_in_transaction([Step(statement, _IN_TRANSACTION)])
+        return self._result(answer.steps, keyword, transaction_gone=answer.autocommit)
 
-    def _refuse_if_aborted(self) -> None:
-        if self._aborted is not None:
-            raise TransactionAborted(
-                "the transaction was aborted by the server; ROLLBACK before anything else",
+    def _end_transaction(self) -> None:
+        """The transaction ended normally: forget it and close its stream."""
+        self._in_transaction = False
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            with contextlib.suppress(_hrana.HranaError):
+                stream.close()
+
+    def _commit(self, statement: Statement) -> RemoteCursor:
+        # If SQLite refuses the COMMIT the transaction is still open: roll it back in the same
+        # request. If the server had ended it already, the ROLLBACK step does not run.
+        steps = [Step(statement, _IN_TRANSACTION), Step(_ROLLBACK, all_of(not_(ok(0)), _IN_TRANSACTION))]
+        answer = self._send_in_transaction(steps, close=True)
+        self._stream = None
+        committed, rolled_back = answer.steps
+        if committed.result is not None:
+            self._in_transaction = False
+            return _cursor(committed.result, "COMMIT")
+        if rolled_back.result is not None:
+            self._in_transaction = False
+            error = self._error(committed)
+            raise type(error)(
+                f"{error.message} (the transaction was rolled back)", url=self.url, code=error.code, detail=error.detail
+            )
+        return self._result([committed], "COMMIT", transaction_gone=True)
+
+    def _result(
+        self, outcomes: Sequence[_hrana.StepOutcome], keyword: str, *, transaction_gone: bool = False
+    ) -> RemoteCursor:
+        """The last step's cursor when every step ran; else the first failure's error.
+
+        `transaction_gone`: the stream was in a transaction before the request and is in
+        autocommit after it. When every step ran, they ended it themselves (RELEASE of the
+        savepoint that began it, a COMMIT in a batch); else the server ended it.
+        """
+        failed = _first_failure(outcomes)
+        if transaction_gone and failed is None:
+            self._end_transaction()
+        elif transaction_gone and failed and outcomes[failed].skipped:
+            # Every step before it ran, and one of them ended the transaction (a COMMIT or
+            # ROLLBACK in a batch): the guard kept the rest from running in autocommit.
+            self._end_transaction()
+            raise SQLError(
+                f"step {failed + 1} of the batch did not run: an earlier step ended the transaction",
                 url=self.url,
-                code=self._aborted.code,
-                detail=self._aborted.detail,
+                code="NO_TRANSACTION",
+            )
+        elif transaction_gone:
+            self._ended = self._ended_by_server(outcomes[failed] if failed is not None else None)
+            raise self._ended
+        if failed is not None:
+            raise self._error(outcomes[failed])
+        result = outcomes[-1].result
+        assert result is not None
+        return _cursor(result, keyword)
+
+    def _error(self, outcome: _hrana.StepOutcome) -> RemoteError:
+        failure = outcome.error
+        if failure is None:
+            return SQLError("the statement did not run: an earlier one in its batch failed", url=self.url)
+        if failure.code == "TRANSACTION_TIMEOUT":
+            return self._aborted(failure.code, failure.message)
+        return SQLError(failure.message, url=self.url, code=failure.code, detail=failure.message)
+
+    def _ended_by_server(self, outcome: _hrana.StepOutcome | None) -> RemoteError:
+        failure = outcome.error if outcome is not None else None
+        if failure is not None and (failure.code or "").startswith("SQLITE_"):
+            # SQLite itself rolled back on this error (e.g. INSERT OR ROLLBACK): not worth a retry.
+            return SQLError(
+                f"{failure.message} (SQLite rolled the transaction back)",
+                url=self.url,
+                code=failure.code,
+                detail=failure.message,
+            )
+        # TRANSACTION_TIMEOUT on the primary, PROXY_ERROR "Transaction timed-out" through a
+        # replica, or a statement the guard kept from running in autocommit.
+        return self._aborted(failure.code if failure else None, failure.message if failure else "")
+
+    def _aborted(self, code: str | None, detail: str) -> TransactionAborted:
+        return TransactionAborted(
+            "the server ended the transaction (sqld aborts one that holds the write lock over 5 s"
+            " while another client waits); roll back and run it again",
+            url=self.url,
+            code=code or "TRANSACTION_TIMEOUT",
+            detail=detail,
+        )
+
+    def _refuse_if_closed(self) -> None:
+        if self._closed:
+            raise ConnectError("the connection is closed", url=self.url)
+
+    def _refuse_if_ended(self) -> None:
+        if self._ended is not None:
+            raise type(self._ended)(
+                "the server ended the transaction; ROLLBACK before anything else",
+                url=self.url,
+                code=self._ended.code,
+                detail=self._ended.detail,
             )
 
-    def _rollback_on_server(self) -> None:
-        """Send ROLLBACK; a server that already ended the transaction (abort, failed batch) is fine.
+    # -- the wire
 
-        Also resets the driver, which after a failed batch still believes a transaction is open.
-        """
+    def _send(self, stream: _hrana.Stream, steps: list[Step], *, close: bool = True) -> _hrana.BatchAnswer:
         try:
-            self._driver.execute("ROLLBACK", ())
-        except ValueError as raw:
-            error = _translate(raw, self.url)
-            if not (_NO_TRANSACTION in error.message or isinstance(error, TransactionAborted)):
-                raise error from raw
+            return stream.batch(steps, close=close)
+        except ValueError as error:  # a parameter that cannot be bound; nothing was sent
+            raise SQLError(str(error), url=self.url, code="ARGS_INVALID") from error
+        except _hrana.HranaError as error:
+            raise self._translate(error) from error
 
-    def _rollback_quietly(self) -> None:
-        """Roll back on a cleanup path, where the error being reported is the one that matters."""
-        with contextlib.suppress(RemoteError):
-            self._rollback_on_server()
+    def _send_in_transaction(self, steps: list[Step], *, close: bool = False) -> _hrana.BatchAnswer:
+        assert self._stream is not None
+        try:
+            return self._stream.batch(steps, close=close)
+        except ValueError as error:
+            raise SQLError(str(error), url=self.url, code="ARGS_INVALID") from error
+        except _hrana.HranaError as error:
+            if isinstance(error, _hrana.HTTPStatusError | _hrana.ProtocolError) and not _refused_credentials(error):
+                # The server no longer knows the stream (expired after ~10 s idle, or ended):
+                # it rolled the transaction back.
+                self._ended = self._aborted(getattr(error, "code", None) or "STREAM_LOST", error.message)
+            else:
+                # Unknown outcome (timeout, reset): nothing more may be sent in this transaction.
+                self._ended = self._translate(error)
+            raise self._ended from error
+
+    def _translate(self, error: _hrana.HranaError) -> RemoteError:
+        if _refused_credentials(error):
+            return ConnectError(f"the auth token was refused ({error.message})", url=error.url)
+        if isinstance(error, _hrana.RequestError):
+            return SQLError(error.error.message, url=error.url, code=error.error.code, detail=error.message)
+        code = error.code if isinstance(error, _hrana.HTTPStatusError) else None
+        return ConnectError(error.message, url=error.url, code=code, detail=error.message)
 
 
-_FOREIGN_KEY_GUARD_NAME = "_cortexdb_foreign_key_guard"
-# A batch cannot branch on PRAGMA foreign_key_check's rows; a CHECK constraint can fail on them.
-_FOREIGN_KEY_GUARD = (
-    f"CREATE TABLE {_FOREIGN_KEY_GUARD_NAME}(violations INTEGER NOT NULL"
-    f" CONSTRAINT {_FOREIGN_KEY_GUARD_NAME} CHECK (violations = 0))",
-    f"INSERT INTO {_FOREIGN_KEY_GUARD_NAME} SELECT count(*) FROM pragma_foreign_key_check",
-    f"DROP TABLE {_FOREIGN_KEY_GUARD_NAME}",
-)
-
-
-def _join(statements: Sequence[str]) -> str:
-    # A newline before each `;` so a trailing `-- comment` cannot swallow it.
-    return "".join(f"{statement.rstrip().rstrip(';')}\n;\n" for statement in statements)
+def _refused_credentials(error: _hrana.HranaError) -> bool:
+    return isinstance(error, _hrana.HTTPStatusError) and error.status in (401, 403)
 
 
 # --- connecting ------------------------------------------------------------------------------
@@ -411,30 +506,24 @@ def is_remote(location: str) -> bool:
     return urlsplit(location).scheme.lower() in REMOTE_SCHEMES
 
 
-def connect(url: str, auth_token: str | None = None, *, probe_timeout: float | None = 10.0) -> RemoteConnection:
-    """Connect to the database at `url` on sqld.
+def connect(
+    url: str,
+    auth_token: str | None = None,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    probe_timeout: float | None = None,
+) -> RemoteConnection:
+    """Connect to the database at `url` on sqld; no request is sent until the first statement.
 
     `libsql://` means TLS and is sent as `https://`; use `http://` on loopback. The token is
-    `auth_token`, else `$CORTEX_LIBSQL_AUTH_TOKEN`, else none. `libsql` has no client-side
-    timeout and waits forever on a server that accepts but never answers (a replica that
-    cannot reach its primary does that), so unless `probe_timeout` is None a bounded
-    `SELECT 1` over plain HTTP checks the server first.
+    `auth_token`, else `$CORTEX_LIBSQL_AUTH_TOKEN`, else none. Every request waits at most
+    `timeout` s. With `probe_timeout`, a `SELECT 1` checks the server now, within that time.
     """
     http_url = _http_url(url)
     token = auth_token if auth_token is not None else os.environ.get(AUTH_TOKEN_ENV, "")
-    try:
-        libsql = importlib.import_module("libsql")
-    except ImportError as error:
-        raise DriverMissing(
-            "a database URL needs the optional libsql client: pip install 'cortexdb[libsql]'", url=http_url
-        ) from error
     if probe_timeout is not None:
         probe(http_url, token, timeout=probe_timeout)
-    try:
-        driver: _DriverConnection = libsql.connect(http_url, isolation_level=None, auth_token=token)
-    except ValueError as raw:
-        raise _translate(raw, http_url) from raw
-    return RemoteConnection(driver, http_url)
+    return RemoteConnection(_hrana.Client(http_url, auth_token=token, timeout=timeout), http_url)
 
 
 def _http_url(url: str) -> str:
@@ -444,32 +533,22 @@ def _http_url(url: str) -> str:
         raise ConnectError(f"not a libSQL server URL: {url!r} (expected http://, https:// or libsql://host)")
     if parts.username or parts.password:
         raise ConnectError(f"put credentials in ${AUTH_TOKEN_ENV}, not in the URL: {parts.hostname}")
-    return urlunsplit(("https" if scheme == "libsql" else scheme, parts.netloc, parts.path, parts.query, ""))
+    if parts.query or parts.fragment:
+        raise ConnectError(f"a libSQL server URL takes no query or fragment: {parts.hostname}")
+    return urlunsplit(("https" if scheme == "libsql" else scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
 
 
 def probe(url: str, auth_token: str = "", *, timeout: float = 10.0) -> None:
-    """Ask the server for `SELECT 1` over Hrana HTTP with a deadline; `ConnectError` if it cannot."""
-    body = json.dumps({"requests": [{"type": "execute", "stmt": {"sql": "SELECT 1"}}, {"type": "close"}]})
-    request = urllib.request.Request(
-        url.rstrip("/") + "/v2/pipeline",
-        data=body.encode(),
-        headers={
-            "Content-Type": "application/json",
-            **({"Authorization": f"Bearer {auth_token}"} if auth_token else {}),
-        },
-        method="POST",
-    )
+    """Ask the server for `SELECT 1` within `timeout` s; `ConnectError` if it cannot answer."""
+    client = _hrana.Client(_http_url(url), auth_token=auth_token, timeout=timeout)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            answer = json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        refused = "the auth token was refused" if error.code in (401, 403) else f"HTTP {error.code}"
-        raise ConnectError(f"{refused} ({error.read()[:200].decode(errors='replace')})", url=url) from error
-    except (OSError, ValueError) as error:
-        cause: object = getattr(error, "reason", error)
-        if isinstance(cause, TimeoutError):
-            raise ConnectError(f"no answer to SELECT 1 within {timeout:g} s", url=url) from error
-        raise ConnectError(f"cannot reach the server: {cause}", url=url) from error
-    results = answer.get("results") if isinstance(answer, dict) else None
-    if not (isinstance(results, list) and results and results[0].get("type") == "ok"):
-        raise ConnectError(f"unexpected answer to SELECT 1: {str(answer)[:200]}", url=url)
+        answer = _hrana.Stream(client).batch([Step(Statement("SELECT 1"))], close=True)
+    except _hrana.HranaError as error:
+        if _refused_credentials(error):
+            raise ConnectError(f"the auth token was refused ({error.message})", url=error.url) from error
+        raise ConnectError(f"no answer to SELECT 1: {error.message}", url=error.url) from error
+    finally:
+        client.close()
+    result = answer.steps[0].result
+    if result is None or result.rows != [(1,)]:
+        raise ConnectError(f"unexpected answer to SELECT 1: {answer.steps[0]}", url=url)

@@ -272,7 +272,7 @@ def sqld_cluster(workdir: Path, *, replicas: int = 2, ready_timeout: float = REA
         yield SqldCluster(primary, started)
 
 
-# --- talking to a server without the libsql client (an independent oracle) --------------------
+# --- talking to a server independently of the adapter under test (an oracle) ---------------
 
 
 def _encode(value: Value) -> dict[str, Any]:
@@ -330,28 +330,6 @@ def query(
     """Run one statement in its own session over Hrana HTTP (stdlib only) and return the rows."""
     answer = _post(url, {"requests": [_execute(sql, args), {"type": "close"}]}, timeout, auth_token)
     return _rows(answer["results"][0])
-
-
-class HranaStream:
-    """One server session over Hrana HTTP: each request carries the baton the previous one got.
-
-    What the `libsql` client does for a transaction, without its SQL rewriting (stdlib only).
-    """
-
-    def __init__(self, url: str, *, timeout: float = 5.0) -> None:
-        self.url = url
-        self.timeout = timeout
-        self._baton: str | None = None
-
-    def execute(self, sql: str, args: Sequence[Value] = ()) -> list[tuple[Value, ...]]:
-        answer = _post(self.url, {"baton": self._baton, "requests": [_execute(sql, args)]}, self.timeout, "")
-        self._baton = answer.get("baton")
-        return _rows(answer["results"][0])
-
-    def close(self) -> None:
-        if self._baton is not None:
-            _post(self.url, {"baton": self._baton, "requests": [{"type": "close"}]}, self.timeout, "")
-            self._baton = None
 
 
 def wait_for(
