@@ -291,11 +291,15 @@ def proxy(cluster: sqld.SqldCluster) -> Iterator[ForwardingProxy]:
 def test_base_url_redirects_the_rest_of_the_stream(cluster: sqld.SqldCluster, proxy: ForwardingProxy) -> None:
     sqld.query(cluster.primary.url, "CREATE TABLE t(x)")
     with _libsql.connect(proxy.url) as conn:
+        conn.execute("PRAGMA foreign_keys=OFF")
+        assert proxy.requests == 0  # held back: alone it would die with its server session
         conn.execute("BEGIN IMMEDIATE")
+        assert proxy.requests == 1  # the pragma went out in the same request as the BEGIN
+        assert conn.execute("PRAGMA foreign_keys").fetchall() == [(0,)]
         conn.execute("INSERT INTO t VALUES (1)")
         assert conn.execute("SELECT count(*) FROM t").fetchall() == [(1,)]
         conn.execute("COMMIT")
-        assert proxy.requests == 1  # only the BEGIN: the server said where the stream lives
+        assert proxy.requests == 1  # the rest went where the server said the stream lives
         conn.execute("SELECT 1")  # a new stream starts at the URL given to connect
         assert proxy.requests == 2
     assert sqld.query(cluster.primary.url, "SELECT x FROM t") == [(1,)]
