@@ -11,7 +11,7 @@ import hashlib
 import os
 import tempfile
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -174,19 +174,25 @@ def _generate(manifest: Manifest) -> BuildResult:
 
 
 def _reconcile_lock(manifest: Manifest, result: BuildResult) -> None:
-    from .lock import Current, read_lock, reconcile
+    from .lock import Current, read_lock, reconcile, render_lock
 
     path = manifest.root / manifest.lock
     shown = display_path(path)
     locked, problems = read_lock(path, shown)
     compiled = {c.migration.version for c in result.compiled}
-    text, found = reconcile(locked, [
-        Current(c.migration.version, c.migration.file, c.shown, c.checksum, c.raw_checksum)
+    entries, found = reconcile(locked, [
+        Current(c.migration.version, c.migration.file, c.shown, c.checksum, c.raw_checksum, c.legacy_checksum)
         for c in result.compiled], shown,
         # A listed migration that did not compile (say, not UTF-8) has its own error; it is not missing.
         uncompiled={m.version for m in manifest.migrations} - compiled)
     result.diagnostics.extend(problems + found)
-    result.files[manifest.lock] = text
+    result.files[manifest.lock] = render_lock(entries.values())
+    # The frozen module carries the legacy checksum as locked, not as the file now hashes.
+    result.compiled = [
+        replace(c, legacy_checksum=entries[c.migration.version].legacy or c.legacy_checksum)
+        if c.migration.version in entries else c
+        for c in result.compiled
+    ]
 
 
 def _relative(path: Path, root: Path) -> str:

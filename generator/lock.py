@@ -19,9 +19,11 @@ from .diagnostics import Diagnostic, Severity
 HEADER = (
     "# migrations.lock: written by `make migrations`; commit it. Never edit a locked line:\n"
     "# add a new migration instead. `python -m generator unlock NNN` drops a migration that\n"
-    "# never shipped. Fields: version, file, canonical checksum, raw sha256.\n"
+    "# never shipped. Fields: version, file, canonical checksum, raw sha256, and CortexPrism's\n"
+    "# legacy checksum as first locked (what databases of the original system hold).\n"
 )
-LINE = re.compile(r"^(?P<version>\d{3,}) (?P<file>\S+) (?P<checksum>c\d+:[0-9a-f]{64}) (?P<raw>[0-9a-f]{64})$")
+LINE = re.compile(r"^(?P<version>\d{3,}) (?P<file>\S+) (?P<checksum>c\d+:[0-9a-f]{64}) (?P<raw>[0-9a-f]{64})"
+                  r"(?: legacy:(?P<legacy>[0-9a-f]{1,8}))?$")
 CONFLICT_MARKERS = ("<<<<<<<", "|||||||", "=======", ">>>>>>>")
 # A migration with no statements yet (the file `generator new` writes) is not locked: locking
 # it would refuse the very edit that gives it content.
@@ -36,9 +38,11 @@ class LockEntry:
     file: str
     checksum: str
     raw: str
+    legacy: str | None = None  # None in lines written before the field existed
 
     def line(self) -> str:
-        return f"{self.version:03d} {self.file} {self.checksum} {self.raw}"
+        legacy = f" legacy:{self.legacy}" if self.legacy else ""
+        return f"{self.version:03d} {self.file} {self.checksum} {self.raw}{legacy}"
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class Current:
     shown: str  # the SQL file's path in diagnostics
     checksum: str
     raw: str
+    legacy: str
 
 
 def parse_lock(text: str, shown: str) -> tuple[list[tuple[int, LockEntry]], list[Diagnostic]]:
@@ -67,7 +72,8 @@ def parse_lock(text: str, shown: str) -> tuple[list[tuple[int, LockEntry]], list
             problems.append(Diagnostic(shown, number, 1, "MG300",
                                        "malformed lock line: expected 'NNN file c1:<sha256> <sha256>'"))
             continue
-        entries.append((number, LockEntry(int(found["version"]), found["file"], found["checksum"], found["raw"])))
+        entries.append((number, LockEntry(int(found["version"]), found["file"], found["checksum"], found["raw"],
+                                          found["legacy"])))
     return entries, problems
 
 
@@ -94,8 +100,11 @@ def read_lock(path: Path, shown: str) -> tuple[dict[int, LockEntry], list[Diagno
 
 
 def reconcile(locked: dict[int, LockEntry], current: Iterable[Current], shown: str,
-              uncompiled: Iterable[int] = ()) -> tuple[str, list[Diagnostic]]:
-    """The new lock text, and the findings: refusals (errors) and cosmetic edits (warnings).
+              uncompiled: Iterable[int] = ()) -> tuple[dict[int, LockEntry], list[Diagnostic]]:
+    """The new lock entries, and the findings: refusals (errors) and cosmetic edits (warnings).
+
+    The legacy checksum is kept as first locked: a database the original system made holds
+    that value, and a cosmetic edit must not make it look changed.
 
     `uncompiled` are versions the manifest lists whose files could not be read: their lock
     entries stay as they are.
@@ -106,7 +115,8 @@ def reconcile(locked: dict[int, LockEntry], current: Iterable[Current], shown: s
     for item in current:
         seen.add(item.version)
         entry = locked.get(item.version)
-        fresh = LockEntry(item.version, item.file, item.checksum, item.raw)
+        legacy = entry.legacy if entry is not None and entry.legacy else item.legacy
+        fresh = LockEntry(item.version, item.file, item.checksum, item.raw, legacy)
         if entry is None:
             if item.checksum != EMPTY:
                 entries[item.version] = fresh
@@ -134,12 +144,14 @@ def reconcile(locked: dict[int, LockEntry], current: Iterable[Current], shown: s
                                        "changes",
                                        Severity.WARNING))
             entries[item.version] = fresh
+        elif entry.legacy is None:  # a line from before the legacy field: complete it
+            entries[item.version] = fresh
     for version in sorted(set(locked) - seen):
         problems.append(Diagnostic(shown, 1, 1, "MG304",
                                    f"migration {version:03d} ({locked[version].file}) is locked but no longer "
                                    "in the manifest: restore it (shipped migrations are never deleted), or "
                                    f"run `python -m generator unlock {version:03d}` if it never shipped"))
-    return render_lock(entries.values()), problems
+    return entries, problems
 
 
 def render_lock(entries: Iterable[LockEntry]) -> str:

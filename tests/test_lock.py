@@ -225,5 +225,26 @@ def test_unresolved_conflict_markers_in_the_lock_are_refused(tmp_path: Path) -> 
     lock.write_text("".join([*lines[:-1], "<<<<<<< HEAD\n", lines[-1], "=======\n", ">>>>>>> other\n"]))
     proc = generator(project, "build")
     assert proc.returncode == 1
-    assert "migrations.lock:4:1: MG301 unresolved merge conflict" in proc.stderr
+    assert f"migrations.lock:{len(lines)}:1: MG301 unresolved merge conflict" in proc.stderr
     assert "git checkout --ours migrations.lock" in proc.stderr
+
+
+def test_cosmetic_edit_keeps_the_legacy_checksum_databases_hold(tmp_path: Path) -> None:
+    """Databases of the original system hold the legacy checksum of the text they ran: the
+    frozen module must keep offering that value after a comment is added to the file."""
+    from generator.checksum import legacy_checksum
+    from project import load_frozen
+
+    project = write_project(tmp_path, {"001_jobs.sql": ONE})
+    assert generator(project, "build").returncode == 0
+    original = legacy_checksum(ONE)
+    assert lock_entries(project)[0][4] == f"legacy:{original}"
+
+    (project / "migrations" / "001_jobs.sql").write_text("-- the jobs queue\n" + ONE)
+    proc = generator(project, "build")
+
+    assert proc.returncode == 0, proc.stderr
+    assert legacy_checksum("-- the jobs queue\n" + ONE) != original
+    (migration,) = load_frozen(project / "cortexdb" / "_frozen.py").MIGRATIONS
+    assert migration["legacy_checksum"] == original
+    assert lock_entries(project)[0][4] == f"legacy:{original}"
