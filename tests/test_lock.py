@@ -232,8 +232,9 @@ def test_unresolved_conflict_markers_in_the_lock_are_refused(tmp_path: Path) -> 
 def test_cosmetic_edit_keeps_the_legacy_checksum_databases_hold(tmp_path: Path) -> None:
     """Databases of the original system hold the legacy checksum of the text they ran: the
     frozen module must keep offering that value after a comment is added to the file."""
-    from generator.checksum import legacy_checksum
     from project import load_frozen
+
+    from generator.checksum import legacy_checksum
 
     project = write_project(tmp_path, {"001_jobs.sql": ONE})
     assert generator(project, "build").returncode == 0
