@@ -36,11 +36,14 @@ wheel: $(STAMP)
 	rm -rf dist
 	$(PY) -m build --outdir dist
 
+# Whole-process timings need the .pyc an installed package has: with PYTHONDONTWRITEBYTECODE set,
+# every process would otherwise recompile the 165 KB _frozen.py.
 bench: $(STAMP) $(SQLD_STAMP) migrations
-	$(PY) -m benchmarks
+	$(PY) -m compileall -q cortexdb && $(PY) -m benchmarks
 
+# Ends with a "soak summary": trials, faults survived and anything lost, per soak test.
 soak: $(STAMP) $(SQLD_STAMP) migrations
-	CORTEXDB_SOAK=1 $(PY) -m pytest -m soak -p no:cacheprovider
+	CORTEXDB_SOAK=1 $(PY) -m pytest -m soak -p no:cacheprovider -p tests.soak_report
 
 clean:
 	rm -rf $(VENV) dist cortexdb/_frozen.py .cache
