@@ -4,6 +4,9 @@
 database's `PRAGMA user_version` with the fingerprint of this build's migrations: one read of
 the file header, no schema parse, no lock, no write. Only a database that differs takes the
 slow path (`_apply`), which imports logging and the rest.
+
+A database given a URL (`urls=`, or the environment: see `_locations`) lives on a libSQL
+server; `_remote` serves it, imported only then. Its up-to-date check is one request.
 """
 
 from __future__ import annotations
@@ -13,12 +16,14 @@ import sqlite3
 
 from ._catalog import check_session_id, load_catalog
 from ._errors import InvalidSessionIdError
+from ._locations import database_urls, is_url
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Mapping
 
     from ._catalog import Catalog, DatabaseSpec
+    from ._dbapi import Backend
     from ._status import DatabaseStatus
     from ._verify import VerifyReport
 
@@ -34,7 +39,7 @@ WOULD_MIGRATE = "would migrate"
 
 
 class DatabaseResult:
-    """What `migrate` did (or, with dry_run, would do) to one database file."""
+    """What `migrate` did (or, with dry_run, would do) to one database (file or server URL)."""
 
     __slots__ = ("backed_up", "name", "path", "pending", "session", "state", "versions")
 
@@ -50,11 +55,16 @@ class DatabaseResult:
     ) -> None:
         self.name = name  # the database's name in the manifest, e.g. "cortex" or "session"
         self.session = session  # one file of a per-session database
-        self.path = path
+        self.path = path  # the file, or the URL of a database on a libSQL server
         self.state = state  # UP_TO_DATE, MIGRATED, ADOPTED or WOULD_MIGRATE
         self.versions = versions  # the migrations applied now
         self.pending = pending  # dry run: the migrations that would be applied
         self.backed_up = backed_up
+
+    @property
+    def remote(self) -> bool:
+        """True for a database on a libSQL server (`path` is its URL)."""
+        return is_url(self.path)
 
     def __repr__(self) -> str:
         return f"DatabaseResult({self.name!r}, {self.path!r}, {self.state!r}, {self.versions!r})"
@@ -84,6 +94,7 @@ def migrate(
     data_dir: StrPath,
     *,
     databases: Iterable[str] | None = None,
+    urls: Mapping[str, str] | None = None,
     dry_run: bool = False,
     backup: bool = True,
     busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
@@ -92,17 +103,19 @@ def migrate(
 ) -> MigrateResult:
     """Bring every database under `data_dir` (and every existing session database) up to date.
 
-    `databases` limits the run to those names; `dry_run` only reports what is pending;
-    `backup=False` skips the backup taken before changing an existing database;
-    `progress(done, total, path)` is called after each database that needed work.
+    `databases` limits the run to those names; `urls` puts databases on a libSQL server,
+    e.g. `{"cortex": "http://10.0.0.5:8080"}`, over `$CORTEX_DB_URL_<NAME>` and
+    `$CORTEX_DB_URL` (`""` keeps one local); `dry_run` only reports what is pending;
+    `backup=False` skips the backup taken before changing an existing file (there is none
+    remotely); `progress(done, total, path)` is called after each database that needed work.
     Raises a `CortexDBError` subclass, after which nothing of the failing migration remains.
     """
     catalog = load_catalog(frozen)
     root = os.fspath(data_dir)
     results: list[DatabaseResult | None] = []
     slow: list[tuple[int, DatabaseSpec, str]] = []
-    for spec, path in _targets(catalog, root, databases):
-        if not dry_run and _is_current(path, spec.fingerprint, busy_timeout):
+    for spec, path in _targets(catalog, root, databases, urls):
+        if not dry_run and _is_current(spec, path, busy_timeout):
             results.append(DatabaseResult(spec.name, path, UP_TO_DATE, session=spec.session))
         else:
             slow.append((len(results), spec, path))
@@ -136,7 +149,7 @@ def open_session(
     spec = catalog.session_database(database)
     root = os.fspath(data_dir)
     path = spec.path(root, session_id)
-    if not _is_current(path, spec.fingerprint, busy_timeout):
+    if not _is_current(spec, path, busy_timeout):
         results: list[DatabaseResult | None] = [None]
         _migrate_slow(catalog, root, [(0, spec, path)], results, backup, busy_timeout, None)
     from ._connect import as_cortexdb_error
@@ -153,17 +166,18 @@ def status(
     data_dir: StrPath,
     *,
     databases: Iterable[str] | None = None,
+    urls: Mapping[str, str] | None = None,
     busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
     frozen: object | None = None,
 ) -> list[DatabaseStatus]:
-    """Per database file: applied, pending, changed and unknown versions. Reads only."""
+    """Per database: applied, pending, changed and unknown versions. Reads only (`urls` as for migrate)."""
     from ._status import database_status
 
     catalog = load_catalog(frozen)
     root = os.fspath(data_dir)
     return [
-        database_status(spec, path, catalog.ledger, busy_timeout)
-        for spec, path in _targets(catalog, root, databases)
+        database_status(spec, path, catalog.ledger, busy_timeout, remote=is_url(path))
+        for spec, path in _targets(catalog, root, databases, urls)
     ]
 
 
@@ -171,24 +185,30 @@ def verify(
     data_dir: StrPath,
     *,
     databases: Iterable[str] | None = None,
+    urls: Mapping[str, str] | None = None,
     busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
     frozen: object | None = None,
 ) -> VerifyReport:
     """Compare each database's ledger and live schema with the build's proven schema. Reads only."""
-    from ._verify import VerifyReport, verify_file
+    from ._verify import VerifyReport, verify_file, verify_remote
 
     catalog = load_catalog(frozen)
     root = os.fspath(data_dir)
     return VerifyReport(
         tuple(
-            verify_file(spec, path, catalog.ledger, busy_timeout)
-            for spec, path in _targets(catalog, root, databases)
+            (verify_remote if is_url(path) else verify_file)(spec, path, catalog.ledger, busy_timeout)
+            for spec, path in _targets(catalog, root, databases, urls)
         )
     )
 
 
-def _is_current(path: str, expected: int, busy_timeout: float) -> bool:
-    """The fast path: the header's fingerprint equals this build's. Any doubt: False."""
+def _is_current(spec: DatabaseSpec, path: str, busy_timeout: float) -> bool:
+    """The fast path: the stored fingerprint equals this build's. Any doubt: False."""
+    expected = spec.fingerprint
+    if is_url(path):
+        from ._remote import is_current
+
+        return is_current(spec.name, path, expected, busy_timeout)
     if not os.path.isfile(path):
         return False
     header = _quiet_wal_header(path)
@@ -232,14 +252,16 @@ def _quiet_wal_header(path: str) -> bytes | None:
 
 
 def _targets(
-    catalog: Catalog, root: str, names: Iterable[str] | None
+    catalog: Catalog, root: str, names: Iterable[str] | None, urls: Mapping[str, str] | None
 ) -> list[tuple[DatabaseSpec, str]]:
+    """(spec, file path or server URL) of every database to work on."""
+    servers = database_urls(catalog, urls)
     targets: list[tuple[DatabaseSpec, str]] = []
     for spec in catalog.select(names):
         if spec.session:
             targets.extend((spec, path) for path in session_paths(spec, root))
         else:
-            targets.append((spec, spec.path(root)))
+            targets.append((spec, servers.get(spec.name) or spec.path(root)))
     return targets
 
 
@@ -272,14 +294,21 @@ def _migrate_slow(
     busy_timeout: float,
     progress: Progress | None,
 ) -> str | None:
-    from ._apply import migrate_file
+    from ._apply import apply_pending
     from ._backup import BackupRun
+    from ._local import LocalFile
 
     backups = BackupRun(root) if backup else None
     try:
         for done, (index, spec, path) in enumerate(slow, 1):
-            relative = os.path.relpath(path, root)
-            outcome = migrate_file(catalog, spec, path, relative, busy_timeout, backups)
+            backend: Backend
+            if is_url(path):
+                from ._remote import RemoteDatabase
+
+                backend = RemoteDatabase(spec.name, path, busy_timeout)
+            else:
+                backend = LocalFile(path, os.path.relpath(path, root), busy_timeout, backups)
+            outcome = apply_pending(catalog, spec, backend)
             if outcome.applied:
                 state = MIGRATED
             elif outcome.adopted:
@@ -303,10 +332,10 @@ def _dry_run(
     results: list[DatabaseResult | None],
     busy_timeout: float,
 ) -> None:
-    from ._status import read_plan
+    from ._status import read_plan, read_remote_plan
 
     for index, spec, path in slow:
-        _, plan = read_plan(spec, path, catalog.ledger, busy_timeout)
+        _, plan = (read_remote_plan if is_url(path) else read_plan)(spec, path, catalog.ledger, busy_timeout)
         refusal = plan.refusal(path)
         if refusal is not None:
             raise refusal

@@ -1,27 +1,35 @@
-"""The slow path: lock, re-read the ledger, refuse or apply each pending migration atomically."""
+"""The slow path: lock, re-read the ledger, refuse or apply each pending migration atomically.
+
+One loop serves both backends: a local file (`_local.LocalFile`, stdlib `sqlite3`) and a
+database on a libSQL server (`_remote.RemoteDatabase`). What differs between them (WAL,
+backups, batching statements into round trips, reconnecting) sits behind `Backend`.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import sqlite3
 
-from . import _connect, _ledger
+from . import _ledger
 from ._catalog import check_steps, fingerprint
-from ._errors import CorruptDatabaseError, ForeignKeyViolationError, MigrationFailedError
+from ._errors import CortexDBError, ForeignKeyViolationError, MigrationFailedError
 from ._plan import make_plan
-from ._steps import execute_steps
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from ._backup import BackupRun
     from ._catalog import Catalog, DatabaseSpec, Migration
+    from ._dbapi import Backend, Connection
 
 log = logging.getLogger("cortexdb")
 
+#: How many times one migration is tried when the server ends its transaction (sqld aborts
+#: one that holds the write lock over 5 s while another client waits).
+MAX_ATTEMPTS = 5
+RETRY_DELAY = 0.05  # seconds before the second attempt; doubled each time, jittered
+
 
 class Outcome:
-    """What applying did to one database file."""
+    """What applying did to one database."""
 
     __slots__ = ("adopted", "applied", "backed_up")
 
@@ -31,195 +39,184 @@ class Outcome:
         self.backed_up = False
 
 
-def migrate_file(
-    catalog: Catalog,
-    spec: DatabaseSpec,
-    path: str,
-    relative: str,
-    busy_timeout: float,
-    backups: BackupRun | None,
-) -> Outcome:
-    """Bring the database file at `path` up to date with `spec`'s migrations."""
+def apply_pending(catalog: Catalog, spec: DatabaseSpec, backend: Backend) -> Outcome:
+    """Bring the database behind `backend` up to date with `spec`'s migrations."""
     for migration in spec.migrations:
         check_steps(migration, catalog.source)
-    ledger = catalog.ledger
-    _connect.make_parent_dir(path)
-    existed = _connect.check_database_file(path)
-    conn = _connect.connect(path, busy_timeout)
+    migrator = _Migrator(backend, spec, catalog.ledger)
     try:
-        return _Migrator(conn, spec, path, relative, ledger, busy_timeout, backups, existed).run()
-    except sqlite3.Error as error:
-        raise _connect.as_cortexdb_error(error, path, busy_timeout) from None
+        return migrator.run()
+    except backend.driver_errors as error:
+        raise backend.translate(error) from None
     finally:
-        conn.close()
+        migrator.close()
 
 
 class _Migrator:
     """One database, one connection: a loop of short locked transactions.
 
     Every transaction starts by re-reading the ledger under the lock, because another
-    process may have applied something between two of ours. Settings that cannot change
-    inside a transaction (WAL, foreign keys off) are made between transactions, and the
-    loop starts over.
+    process may have applied something between two of ours. That also makes a retry
+    exactly-once: a migration whose transaction the server ended (or whose COMMIT got no
+    answer) is applied again only if the ledger, read under the new lock, lacks it.
+    Settings that cannot change inside a transaction (WAL, foreign keys off) are made
+    between transactions, and the loop starts over.
     """
 
-    def __init__(
-        self,
-        conn: sqlite3.Connection,
-        spec: DatabaseSpec,
-        path: str,
-        relative: str,
-        ledger: str,
-        busy_timeout: float,
-        backups: BackupRun | None,
-        existed: bool,
-    ) -> None:
-        self.conn = conn
+    def __init__(self, backend: Backend, spec: DatabaseSpec, ledger: str) -> None:
+        self.backend = backend
         self.spec = spec
-        self.path = path
-        self.relative = relative
+        self.location = backend.location
         self.ledger = ledger
-        self.busy_timeout = busy_timeout
-        self.backups = backups
-        self.existed = existed
+        self.conn: Connection | None = None
         self.outcome = Outcome()
         self.foreign_keys_on = True
-        self.checked = False
         self.had_rows: bool | None = None  # the ledger had rows when this run first locked
+        self.attempts: dict[int, int] = {}  # version -> transactions the server ended
+        self.current: Migration | None = None  # the migration whose transaction is open
+        self.committing: Migration | None = None  # its COMMIT was sent: if it fails, ask the ledger
 
     def run(self) -> Outcome:
-        conn = self.conn
-        # A new file has nothing to protect: switch it to WAL at once. An existing one is
-        # switched only once we know we will write to it, so refusals leave it untouched.
-        wal = _connect.journal_mode(conn) == "wal"
-        if wal:
-            self._relax_sync()
-        elif not self.existed:
-            self._enable_wal()
-            wal = True
+        self.conn = self.backend.connect()
+        self.backend.prepare(self.conn)
         try:
             while True:
-                _connect.begin_immediate(conn, self.path, self.busy_timeout)
-                log.debug("%s: locked", self.path)
-                rows = _ledger.read_ledger(conn, self.ledger)
-                if self.had_rows is None:
-                    self.had_rows = bool(rows)
-                plan = make_plan(self.spec, rows)
-                refusal = plan.refusal(self.path)
-                if refusal is not None:
-                    raise refusal
-                if not plan.pending:
-                    self._finish()
-                    return self.outcome
-                migration = plan.pending[0]
-                if not wal:
-                    conn.execute("ROLLBACK")
-                    self._enable_wal()
-                    wal = True
-                    continue
-                if self.foreign_keys_on == migration.foreign_keys_off:
-                    # Only outside a transaction does this pragma take effect.
-                    conn.execute("ROLLBACK")
-                    self._set_foreign_keys(not migration.foreign_keys_off)
-                    continue
-                if self.existed and not self.checked:
-                    self._quick_check()
-                if self._wants_backup():
-                    assert self.backups is not None
-                    self.backups.save(self.path, self.relative)
-                    self.outcome.backed_up = True
-                self._apply(migration, plan.applied)
+                try:
+                    if self._transaction(self.conn):
+                        return self.outcome
+                except CortexDBError as error:
+                    if not error.retryable:
+                        raise
+                    self._before_retry(error)
         finally:
             # Best effort: an error here must not hide the one being raised; closing the
             # connection rolls back in any case.
-            with contextlib.suppress(sqlite3.Error):
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+            with contextlib.suppress(CortexDBError, *self.backend.driver_errors):
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
                 if not self.foreign_keys_on:
                     self._set_foreign_keys(True)
 
-    def _wants_backup(self) -> bool:
-        """Before the first change to a database that held migrations when this run began."""
-        return (self.backups is not None and self.existed and bool(self.had_rows)
-                and not self.outcome.backed_up)
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
 
-    def _apply(self, migration: Migration, applied: list[Migration]) -> None:
-        conn = self.conn
-        log.debug("%s: applying %s", self.path, migration.label)
+    def _transaction(self, conn: Connection) -> bool:
+        """One locked transaction: refuse, apply the next pending migration, or finish (True)."""
+        self.backend.begin(conn)
+        log.debug("%s: locked", self.location)
+        rows = _ledger.read_ledger(conn, self.ledger)
+        if self.had_rows is None:
+            self.had_rows = bool(rows)
+        plan = make_plan(self.spec, rows)
+        refusal = plan.refusal(self.location)
+        if refusal is not None:
+            raise refusal
+        if self.committing is not None:
+            self._settle_commit(plan.applied)
+        if not plan.pending:
+            self._finish(conn)
+            return True
+        migration = self.current = plan.pending[0]
+        if not self.backend.ready_to_write(conn):
+            return False
+        if self.foreign_keys_on == migration.foreign_keys_off:
+            # Only outside a transaction does this pragma take effect.
+            conn.execute("ROLLBACK")
+            self._set_foreign_keys(not migration.foreign_keys_off)
+            return False
+        if self.backend.before_change(conn, bool(self.had_rows)):
+            self.outcome.backed_up = True
+        self._apply(conn, migration, plan.applied)
+        return False
+
+    def _apply(self, conn: Connection, migration: Migration, applied: list[Migration]) -> None:
+        log.debug("%s: applying %s", self.location, migration.label)
         _ledger.create_ledger(conn, self.ledger)
-        for number, step in enumerate(migration.steps, 1):
-            log.debug("%s: %s step %d", self.path, migration.label, number)
-            try:
-                execute_steps(conn, (step,))
-            except sqlite3.Error as error:
-                if _connect.is_damaged(error):
-                    raise
-                raise MigrationFailedError(
-                    self.path,
-                    f"migration {migration.label} failed at {migration.file}:{step[1]}: {error}; "
-                    "rolled back, nothing recorded",
-                ) from None
+        self.backend.run_steps(conn, migration)
         if not conn.in_transaction:  # the generator refuses such statements (MG008)
             raise MigrationFailedError(
-                self.path,
+                self.location,
                 f"migration {migration.label} ended its own transaction (BEGIN/COMMIT/ROLLBACK "
                 "in a migration); not recorded: check the database with `cortex db verify`",
             )
         if migration.foreign_keys_off:
-            self._check_foreign_keys(migration)
+            self._check_foreign_keys(conn, migration)
         _ledger.record(conn, self.ledger, migration)
         done = sorted([*applied, migration], key=lambda m: m.version)
         _ledger.write_user_version(conn, fingerprint(self.ledger, self.spec.name, done))
-        log.debug("%s: committing %s", self.path, migration.label)
-        conn.execute("COMMIT")
+        log.debug("%s: committing %s", self.location, migration.label)
+        self.committing = migration
+        self.backend.commit(conn)
+        self.committing = self.current = None
         self.outcome.applied.append(migration.version)
-        log.info("%s: applied %s", self.path, migration.label)
+        log.info("%s: applied %s", self.location, migration.label)
 
-    def _finish(self) -> None:
+    def _finish(self, conn: Connection) -> None:
         # Everything recorded and matching. A database adopted from the original system
         # (or written before fingerprints) gets its fingerprint now, so the next start is fast.
-        if _ledger.read_user_version(self.conn) != self.spec.fingerprint:
-            _ledger.write_user_version(self.conn, self.spec.fingerprint)
+        if _ledger.read_user_version(conn) != self.spec.fingerprint:
+            _ledger.write_user_version(conn, self.spec.fingerprint)
             self.outcome.adopted = not self.outcome.applied
-            log.info("%s: ledger verified, fingerprint written", self.path)
-        self.conn.execute("COMMIT")
+            log.info("%s: ledger verified, fingerprint written", self.location)
+        self.backend.commit(conn)
 
-    def _check_foreign_keys(self, migration: Migration) -> None:
-        violations = self.conn.execute("PRAGMA foreign_key_check").fetchall()
+    def _settle_commit(self, applied: list[Migration]) -> None:
+        """A COMMIT got no answer; the ledger, read under the new lock, tells what happened."""
+        migration, self.committing = self.committing, None
+        assert migration is not None
+        if migration in applied:
+            self.outcome.applied.append(migration.version)
+            log.info("%s: applied %s (its COMMIT was confirmed by the ledger)", self.location, migration.label)
+        else:
+            log.info("%s: %s was not committed; applying it again", self.location, migration.label)
+
+    def _before_retry(self, error: CortexDBError) -> None:
+        """Count the attempt, give up past the bound, else back off and start over."""
+        import random
+        import time
+
+        migration, self.current = self.current, None
+        version = migration.version if migration is not None else 0
+        attempts = self.attempts[version] = self.attempts.get(version, 0) + 1
+        code = getattr(error, "code", None) or type(error).__name__
+        reason = f"{code}: {getattr(error, 'detail', '') or error.message}"
+        if attempts >= MAX_ATTEMPTS:
+            head = f"migration {migration.label} not applied" if migration is not None else "gave up"
+            raise MigrationFailedError(
+                self.location,
+                f"{head}: the server ended the transaction in each of {attempts} "
+                f"attempt(s) (last: {reason}); sqld aborts a transaction that holds the write lock "
+                "over 5 s while another client waits, so a migration must finish well within that",
+            ) from None
+        log.info("%s: transaction ended by the server (%s); retrying, attempt %d of %d", self.location, reason,
+                 attempts + 1, MAX_ATTEMPTS)
+        assert self.conn is not None
+        self.conn = self.backend.reconnect(self.conn)
+        self.foreign_keys_on = True  # a new connection starts with foreign keys on
+        time.sleep(RETRY_DELAY * 2 ** (attempts - 1) * random.uniform(0.5, 1.5))
+
+    def _check_foreign_keys(self, conn: Connection, migration: Migration) -> None:
+        violations = conn.execute("PRAGMA foreign_key_check").fetchall()
         if violations:
             table, _, parent, _ = violations[0]
             raise ForeignKeyViolationError(
-                self.path,
+                self.location,
                 f"migration {migration.label} would leave {len(violations)} row(s) violating "
                 f"foreign keys (first: table {table} references {parent}); "
                 "rolled back, nothing recorded",
             )
 
-    def _quick_check(self) -> None:
-        rows = self.conn.execute("PRAGMA quick_check").fetchall()
-        problems = [str(row[0]) for row in rows if str(row[0]) != "ok"]
-        if problems:
-            raise CorruptDatabaseError(
-                self.path,
-                f"PRAGMA quick_check failed ({problems[0]}); nothing was applied: "
-                "restore it from a backup",
-            )
-        self.checked = True
-
-    def _enable_wal(self) -> None:
-        _connect.enable_wal(self.conn, self.path, self.busy_timeout)
-        log.debug("%s: WAL", self.path)
-        self._relax_sync()
-
-    def _relax_sync(self) -> None:
-        # In WAL mode, synchronous=NORMAL keeps every commit atomic and the file consistent
-        # through crashes and power loss; power loss may only undo the newest commits, which
-        # leaves an earlier prefix of migrations (each undone with its ledger row) that the
-        # next start applies again. It saves an fsync per migration (4x on the fresh-apply
-        # cost of commits); the final checkpoint at close, and any later FULL commit of the
-        # application, make everything durable.
-        self.conn.execute("PRAGMA synchronous = NORMAL")
-
     def _set_foreign_keys(self, on: bool) -> None:
+        assert self.conn is not None
         self.conn.execute(f"PRAGMA foreign_keys = {'ON' if on else 'OFF'}")
         self.foreign_keys_on = on
+
+
+def step_failed(location: str, migration: Migration, step: tuple[object, ...], error: object) -> MigrationFailedError:
+    """The error for a statement of `migration` that the database refused."""
+    return MigrationFailedError(
+        location,
+        f"migration {migration.label} failed at {migration.file}:{step[1]}: {error}; "
+        "rolled back, nothing recorded",
+    )

@@ -11,6 +11,7 @@ import sys
 
 from . import _api
 from ._errors import CortexDBError
+from ._locations import is_url
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -35,7 +36,12 @@ commands:
 options:
   --data-dir DIR      the data directory (default: $CORTEX_DATA_DIR, else ~/.cortex/data)
   --database NAME     only this database, e.g. cortex or session (may be repeated)
-  --busy-timeout SEC  how long to wait for another process's write lock (default: 30)
+  --database-url NAME=URL
+                      keep database NAME on a libSQL server (sqld), e.g.
+                      cortex=http://10.0.0.5:8080 (libsql:// means TLS); overrides the
+                      environment; NAME= keeps it a local file (may be repeated)
+  --busy-timeout SEC  how long to wait for another process's write lock (default: 30);
+                      on a server: for each answer, at least 1 s
   --dry-run           migrate: print what would be applied and change nothing
   --no-backup         migrate: skip the backup into <data-dir>/backups/ before changing
                       an existing database
@@ -43,16 +49,28 @@ options:
   --debug             log each step to stderr and show tracebacks
   -h, --help          show this help
 
+environment:
+  CORTEX_DATA_DIR             the default data directory
+  CORTEX_DB_URL_<NAME>        the URL of one database, e.g. CORTEX_DB_URL_CORTEX
+  CORTEX_DB_URL               a URL template with {{name}} for every database without
+                              its own, e.g. http://{{name}}.db.internal:8080
+  CORTEX_LIBSQL_AUTH_TOKEN    the server's auth token (per database:
+                              CORTEX_LIBSQL_AUTH_TOKEN_<NAME>)
+  Session databases always stay local files. On a server there is no backup and no
+  quick_check before migrating (the server keeps its own snapshots).
+
 exit status:
   0  success: up to date or migrated; status without changed or unknown migrations;
      verify found no drift
   1  refusal or failure: a migration changed after it was applied, a database newer
-     than the code, a corrupt or locked database, a failed migration, drift (verify)
+     than the code, a corrupt or locked database, a failed migration, drift (verify),
+     a server that cannot be reached or refuses the token
   2  bad usage or input: unknown command or option, unknown database, unusable data
-     directory, a file that is not an SQLite database, missing or wrong frozen module
+     directory, a file that is not an SQLite database, missing or wrong frozen module,
+     a database URL that is not http://, https:// or libsql://
 """
 
-_VALUE_OPTIONS = {"--data-dir", "--database", "--busy-timeout", "--format"}
+_VALUE_OPTIONS = {"--data-dir", "--database", "--database-url", "--busy-timeout", "--format"}
 _FLAG_OPTIONS = {"--dry-run", "--no-backup", "--debug"}
 _ONLY_FOR = {"--dry-run": "migrate", "--no-backup": "migrate", "--format": "status verify"}
 
@@ -63,12 +81,13 @@ class UsageError(Exception):
 
 class Options:
     __slots__ = ("busy_timeout", "command", "data_dir", "databases", "debug", "dry_run", "format",
-                 "help", "no_backup")
+                 "help", "no_backup", "urls")
 
     def __init__(self) -> None:
         self.command = ""
         self.data_dir = ""
         self.databases: list[str] = []
+        self.urls: dict[str, str] = {}  # --database-url NAME=URL
         self.busy_timeout = _api.DEFAULT_BUSY_TIMEOUT
         self.dry_run = False
         self.no_backup = False
@@ -129,6 +148,11 @@ def _set_value(options: Options, name: str, value: str) -> None:
         options.data_dir = value
     elif name == "--database":
         options.databases.append(value)
+    elif name == "--database-url":
+        database, has_url, url = value.partition("=")
+        if not database or not has_url:
+            raise UsageError(f"--database-url needs NAME=URL, not {value!r}")
+        options.urls[database] = url
     elif name == "--format":
         if value not in ("text", "json"):
             raise UsageError(f"--format must be text or json, not {value!r}")
@@ -180,13 +204,14 @@ def _migrate(options: Options, frozen: object | None) -> int:
         databases=options.databases or None,
         dry_run=options.dry_run,
         backup=not options.no_backup,
+        urls=options.urls or None,
         busy_timeout=options.busy_timeout,
         frozen=frozen,
         progress=_progress,
     )
     up_to_date_sessions: dict[str, int] = {}  # many session files: one line for those up to date
     for database in result.databases:
-        shown = os.path.relpath(database.path, options.data_dir)
+        shown = _shown(database.path, options.data_dir)
         if database.state == _api.UP_TO_DATE and database.session:
             up_to_date_sessions[database.name] = up_to_date_sessions.get(database.name, 0) + 1
             continue
@@ -213,6 +238,11 @@ def _migrate(options: Options, frozen: object | None) -> int:
     return 0
 
 
+def _shown(location: str, data_dir: str) -> str:
+    """A file relative to the data dir; a server database by its URL."""
+    return location if is_url(location) else os.path.relpath(location, data_dir)
+
+
 def _versions(versions: tuple[int, ...]) -> str:
     return ", ".join(f"{version:03d}" for version in versions)
 
@@ -226,6 +256,7 @@ def _status(options: Options, frozen: object | None) -> int:
     rows = _api.status(
         options.data_dir,
         databases=options.databases or None,
+        urls=options.urls or None,
         busy_timeout=options.busy_timeout,
         frozen=frozen,
     )
@@ -233,7 +264,7 @@ def _status(options: Options, frozen: object | None) -> int:
         _print_json({"data_dir": options.data_dir, "databases": [_status_json(r) for r in rows]})
     else:
         for row in rows:
-            shown = os.path.relpath(row.path, options.data_dir)
+            shown = _shown(row.path, options.data_dir)
             print(f"{row.name:<10} {shown:<28} {_status_text(row)}")
     return 1 if any(row.changed or row.unknown for row in rows) else 0
 
@@ -269,6 +300,7 @@ def _verify(options: Options, frozen: object | None) -> int:
     report: VerifyReport = _api.verify(
         options.data_dir,
         databases=options.databases or None,
+        urls=options.urls or None,
         busy_timeout=options.busy_timeout,
         frozen=frozen,
     )
@@ -285,7 +317,7 @@ def _verify(options: Options, frozen: object | None) -> int:
         })
     else:
         for check in report.databases:
-            shown = os.path.relpath(check.path, options.data_dir)
+            shown = _shown(check.path, options.data_dir)
             print(f"{check.name:<10} {shown:<28} {'ok' if check.ok else 'DRIFT'}")
             for problem in check.problems:
                 print(f"    {problem}")

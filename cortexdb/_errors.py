@@ -12,6 +12,8 @@ class CortexDBError(Exception):
 
     #: 1: refusal or failure (the database is not what this build expects); 2: bad input.
     exit_code = 1
+    #: True when running the same work again may succeed (a server ended the transaction).
+    retryable = False
 
     def __init__(self, path: str | None, message: str) -> None:
         self.path = path

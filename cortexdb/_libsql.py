@@ -30,7 +30,6 @@ import os
 import re
 from collections.abc import Sequence
 from types import TracebackType
-from typing import ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 from . import _hrana
@@ -48,8 +47,6 @@ BatchItem = str | tuple[str, Sequence[SQLValue]]
 
 class RemoteError(CortexDBError):
     """Base of the remote backend's errors. `code` is sqld's error code when it sent one."""
-
-    retryable: ClassVar[bool] = False
 
     def __init__(self, message: str, *, url: str = "", code: str | None = None, detail: str = "") -> None:
         super().__init__(url or None, message)
@@ -70,6 +67,9 @@ class TransactionAborted(RemoteError):
 
 class SQLError(RemoteError):
     """SQLite or sqld rejected a statement (syntax, constraint, missing table, bad arguments)."""
+
+    #: From `run_batch`: the index (in the statements given) of the one that failed, if known.
+    step: int | None = None
 
     @property
     def is_constraint(self) -> bool:
@@ -252,17 +252,24 @@ class RemoteConnection:
         """
         self._refuse_if_closed()
         self._refuse_if_ended()
-        body = [
-            Statement(item) if isinstance(item, str) else Statement(item[0], tuple(item[1]))
-            for item in statements
-            if not _is_empty(item if isinstance(item, str) else item[0])
-        ]
+        body: list[Statement] = []
+        positions: list[int] = []  # index in `statements` of each statement sent
+        for position, item in enumerate(statements):
+            sql, params = (item, ()) if isinstance(item, str) else (item[0], tuple(item[1]))
+            if not _is_empty(sql):
+                body.append(Statement(sql, params))
+                positions.append(position)
         if self._in_transaction:
             if foreign_keys_off:
                 raise SQLError("foreign_keys_off applies to a transaction the batch starts itself", url=self.url)
             if body:
                 answer = self._send_in_transaction(_chain(body, in_transaction=True))
-                self._result(answer.steps, "", transaction_gone=answer.autocommit)
+                try:
+                    self._result(answer.steps, "", transaction_gone=answer.autocommit)
+                except SQLError as error:
+                    failed = _first_failure(answer.steps)
+                    error.step = positions[failed] if failed is not None else None
+                    raise
             return
         prologue = [*self._prologue(force_foreign_keys_off=foreign_keys_off), _BEGIN_IMMEDIATE]
         guard = list(_FOREIGN_KEY_GUARD) if foreign_keys_off else []
@@ -274,6 +281,12 @@ class RemoteConnection:
         if failed is None:
             return
         guard_start = len(prologue) + len(body)
+        if len(prologue) <= failed < guard_start:
+            try:
+                self._result(answer.steps[: commit + 1], "")
+            except SQLError as error:
+                error.step = positions[failed - len(prologue)]
+                raise
         if foreign_keys_off and guard_start <= failed < commit:
             checked = answer.steps[guard_start].result
             violations = ", ".join(map(str, checked.rows)) if checked else "?"

@@ -46,10 +46,19 @@ def read_plan(spec: DatabaseSpec, path: str, ledger: str, busy_timeout: float) -
     return True, make_plan(spec, rows)
 
 
+def read_remote_plan(spec: DatabaseSpec, url: str, ledger: str, busy_timeout: float) -> tuple[bool, Plan]:
+    """(True, plan) for the database at `url`, read under the primary's lock (fresh, also via a replica)."""
+    from ._remote import read_ledger
+
+    rows, _ = read_ledger(spec.name, url, ledger, busy_timeout)
+    return True, make_plan(spec, rows)
+
+
 def database_status(
-    spec: DatabaseSpec, path: str, ledger: str, busy_timeout: float
+    spec: DatabaseSpec, path: str, ledger: str, busy_timeout: float, remote: bool = False
 ) -> DatabaseStatus:
-    exists, plan = read_plan(spec, path, ledger, busy_timeout)
+    """`path` is the file, or the server URL when `remote` (a server database always exists)."""
+    exists, plan = (read_remote_plan if remote else read_plan)(spec, path, ledger, busy_timeout)
     return DatabaseStatus(
         name=spec.name,
         path=path,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ._dbapi import Connection
 
 # A step is a tuple, as the frozen module stores it:
 #   ("sql", line, statement)
@@ -15,12 +18,12 @@ def quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def has_column(conn: sqlite3.Connection, table: str, column: str) -> bool:
+def has_column(conn: Connection, table: str, column: str) -> bool:
     rows = conn.execute(f"PRAGMA table_info({quote_identifier(table)})").fetchall()
     return any(str(row[1]).lower() == column.lower() for row in rows)
 
 
-def execute_steps(conn: sqlite3.Connection, steps: Iterable[Step]) -> None:
+def execute_steps(conn: Connection, steps: Iterable[Step]) -> None:
     """Run the steps in order on `conn`; the caller owns the transaction.
 
     `add_column` runs only when the column is missing: this is what makes
@@ -42,6 +45,6 @@ SCHEMA_QUERY = (
 )
 
 
-def read_schema(conn: sqlite3.Connection, ledger: str) -> tuple[SchemaRow, ...]:
+def read_schema(conn: Connection, ledger: str) -> tuple[SchemaRow, ...]:
     """The schema as the frozen module stores it: (type, name, tbl_name, sql), sorted."""
     return tuple(tuple(row) for row in conn.execute(SCHEMA_QUERY, (ledger,)))

@@ -6,11 +6,14 @@ import sqlite3
 from dataclasses import dataclass
 
 from . import _connect
+from ._plan import make_plan
 from ._status import read_plan
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ._catalog import DatabaseSpec
+    from ._dbapi import Connection
+    from ._plan import Plan
 
 SchemaRow = tuple[str, str, str, "str | None"]  # (type, name, tbl_name, sql) as in sqlite_master
 
@@ -40,7 +43,7 @@ class VerifyReport:
         return all(check.ok for check in self.databases)
 
 
-def live_schema(conn: sqlite3.Connection, ledger: str) -> list[SchemaRow]:
+def live_schema(conn: Connection, ledger: str) -> list[SchemaRow]:
     """The schema the way the generator's proof records it (FTS5 shadow tables included)."""
     rows = conn.execute(
         "SELECT type, name, tbl_name, sql FROM sqlite_master "
@@ -66,16 +69,8 @@ def verify_file(spec: DatabaseSpec, path: str, ledger: str, busy_timeout: float)
     exists, plan = read_plan(spec, path, ledger, busy_timeout)
     if not exists:
         return DatabaseCheck(spec.name, path, ("does not exist: run `cortex db migrate`",))
-    problems = [f"migration {m.label} is not applied" for m in plan.pending]
-    problems += [
-        f"migration {m.label} was changed after it was applied (ledger checksum {recorded})"
-        for m, recorded in plan.changed
-    ]
-    if plan.unknown:
-        versions = ", ".join(str(v) for v in plan.unknown)
-        problems.append(f"the ledger records migration {versions}, unknown to this build")
+    problems = _ledger_problems(plan)
     if problems:
-        problems.append("schema not compared until the ledger matches")
         return DatabaseCheck(spec.name, path, tuple(problems))
     try:
         conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
@@ -88,10 +83,43 @@ def verify_file(spec: DatabaseSpec, path: str, ledger: str, busy_timeout: float)
         raise _connect.as_cortexdb_error(error, path, busy_timeout) from None
     if integrity != ["ok"]:
         problems.append(f"PRAGMA quick_check: {integrity[0]}")
+    return _schema_check(spec, path, problems, live)
+
+
+def verify_remote(spec: DatabaseSpec, url: str, ledger: str, busy_timeout: float) -> DatabaseCheck:
+    """As `verify_file`, for a database on sqld: ledger and schema read under the primary's lock.
+
+    No `PRAGMA quick_check`: the server owns its storage's integrity.
+    """
+    from ._remote import read_ledger
+
+    rows, live = read_ledger(spec.name, url, ledger, busy_timeout, schema=True)
+    problems = _ledger_problems(make_plan(spec, rows))
+    if problems:
+        return DatabaseCheck(spec.name, url, tuple(problems))
+    assert live is not None
+    return _schema_check(spec, url, problems, live)
+
+
+def _ledger_problems(plan: Plan) -> list[str]:
+    problems = [f"migration {m.label} is not applied" for m in plan.pending]
+    problems += [
+        f"migration {m.label} was changed after it was applied (ledger checksum {recorded})"
+        for m, recorded in plan.changed
+    ]
+    if plan.unknown:
+        versions = ", ".join(str(v) for v in plan.unknown)
+        problems.append(f"the ledger records migration {versions}, unknown to this build")
+    if problems:
+        problems.append("schema not compared until the ledger matches")
+    return problems
+
+
+def _schema_check(spec: DatabaseSpec, location: str, problems: list[str], live: list[SchemaRow]) -> DatabaseCheck:
     missing, extra, different = compare_schema(spec.schema, live)
     problems += [f"missing {kind} {name}" for kind, name in missing]
     problems += [f"extra {kind} {name}" for kind, name in extra]
     problems += [f"{kind} {name} differs from the proven schema" for kind, name in different]
     return DatabaseCheck(
-        spec.name, path, tuple(problems), tuple(missing), tuple(extra), tuple(different)
+        spec.name, location, tuple(problems), tuple(missing), tuple(extra), tuple(different)
     )

@@ -272,6 +272,31 @@ def sqld_cluster(workdir: Path, *, replicas: int = 2, ready_timeout: float = REA
         yield SqldCluster(primary, started)
 
 
+@contextlib.contextmanager
+def sqld_clusters(
+    workdir: Path, names: Sequence[str], *, replicas: int = 0, ready_timeout: float = READY_TIMEOUT_S
+) -> Iterator[dict[str, SqldCluster]]:
+    """One cluster per name (e.g. per database: sqld serves one database per server without
+    namespaces, and namespaces need DNS names on loopback), all stopped on exit."""
+    sqld_binary()
+    with contextlib.ExitStack() as stack:
+        yield {
+            name: stack.enter_context(sqld_cluster(workdir / name, replicas=replicas, ready_timeout=ready_timeout))
+            for name in names
+        }
+
+
+# Where a node keeps the database it serves (without namespaces): the SQLite file, its WAL, and
+# sqld's own log of WAL frames that replicas pull. Reads leave these alone (`data-shm` and
+# `stats.json` do change); any write changes them.
+DATA_FILES = ("dbs/default/data", "dbs/default/data-wal", "dbs/default/wallog")
+
+
+def data_files(node: SqldNode) -> dict[str, bytes]:
+    """The bytes of the node's database files: equal before and after = nothing was written."""
+    return {name: (node.db_path / name).read_bytes() for name in DATA_FILES if (node.db_path / name).exists()}
+
+
 # --- talking to a server independently of the adapter under test (an oracle) ---------------
 
 

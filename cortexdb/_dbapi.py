@@ -1,0 +1,68 @@
+"""The part of a DB-API connection the applier uses, which sqlite3 and the remote backend share.
+
+For type checking only: the runtime imports this module under `TYPE_CHECKING` alone, so it
+costs nothing at run time (`typing` is not on the up-to-date path).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol
+
+from ._catalog import Migration
+from ._errors import CortexDBError
+
+
+class Cursor(Protocol):
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Connection(Protocol):
+    """`sqlite3.Connection` with `isolation_level=None`, or `_libsql.RemoteConnection`."""
+
+    @property
+    def in_transaction(self) -> bool: ...
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Cursor: ...
+
+    def close(self) -> None: ...
+
+
+class Backend(Protocol):
+    """What differs between applying to a local file and to a database on a libSQL server.
+
+    `_apply.apply_pending` drives either through the same loop of locked transactions.
+    """
+
+    #: The file path or URL that messages start with.
+    location: str
+    #: The driver's own exceptions, turned into ours by `translate` (remote errors already are).
+    driver_errors: tuple[type[Exception], ...]
+
+    def connect(self) -> Connection: ...
+
+    def translate(self, error: Exception) -> CortexDBError: ...
+
+    def prepare(self, conn: Connection) -> None:
+        """Before the first lock (e.g. WAL for a new file)."""
+
+    def begin(self, conn: Connection) -> None:
+        """`BEGIN IMMEDIATE`: the write lock, waited for."""
+
+    def ready_to_write(self, conn: Connection) -> bool:
+        """Under the lock with work pending. False: it ended the transaction to change a setting."""
+
+    def before_change(self, conn: Connection, had_rows: bool) -> bool:
+        """Under the lock, before each migration is applied; True when it took a backup now."""
+
+    def run_steps(self, conn: Connection, migration: Migration) -> None:
+        """The migration's steps in the open transaction; `MigrationFailedError` naming the step."""
+
+    def commit(self, conn: Connection) -> None: ...
+
+    def reconnect(self, conn: Connection) -> Connection:
+        """After a retryable error: a connection to start the transaction over with."""

@@ -1,0 +1,121 @@
+"""Where each database lives: a file under the data dir, or a URL on a libSQL server (sqld).
+
+Highest precedence first, for each database of the frozen module except per-session ones:
+
+1. `urls={"cortex": "http://..."}` (the CLI's `--database-url cortex=http://...`); an empty
+   URL means "the local file", whatever the environment says;
+2. `$CORTEX_DB_URL_<NAME>`, e.g. `CORTEX_DB_URL_CORTEX=http://10.0.0.5:8080`;
+3. `$CORTEX_DB_URL`, a template with `{name}`, e.g. `http://{name}.db.internal:8080`;
+4. the file under the data directory.
+
+Session databases stay local: each session would need its own database on the server.
+The auth token comes from `$CORTEX_LIBSQL_AUTH_TOKEN_<NAME>`, else `$CORTEX_LIBSQL_AUTH_TOKEN`;
+never from a URL or the command line. This module runs on every application start, so it
+imports nothing and costs one pass over the environment's names.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ._errors import InvalidInputError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from ._catalog import Catalog
+
+URL_ENV = "CORTEX_DB_URL"  # the template; per database: CORTEX_DB_URL_<NAME>
+TOKEN_ENV = "CORTEX_LIBSQL_AUTH_TOKEN"  # per database: CORTEX_LIBSQL_AUTH_TOKEN_<NAME>
+NAME_PLACEHOLDER = "{name}"
+_SCHEMES = ("http://", "https://", "libsql://")
+
+
+def is_url(location: str) -> bool:
+    """True for a location the remote backend serves: `http://`, `https://` or `libsql://`."""
+    return location[:10].lower().startswith(_SCHEMES)
+
+
+def url_variable(name: str) -> str:
+    """The environment variable that maps database `name` to a URL, e.g. CORTEX_DB_URL_CORTEX."""
+    return f"{URL_ENV}_{name.upper()}"
+
+
+def database_urls(
+    catalog: Catalog, urls: Mapping[str, str] | None = None, environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """{database name: URL} for the databases that live on a server; the rest stay files.
+
+    Refuses (`InvalidInputError`, exit 2) unknown or per-session names, values that are not
+    server URLs, a template without `{name}`, and two databases given the same URL (their
+    ledgers would mix).
+    """
+    env = os.environ if environ is None else environ
+    found: dict[str, tuple[str, str]] = {}  # name -> (url, where it came from)
+    prefix = URL_ENV + "_"
+    variables = [key for key in env if key.startswith(URL_ENV)]
+    if variables:
+        by_variable = {url_variable(name): name for name in catalog.databases}
+        for key in variables:
+            if key == URL_ENV:
+                template = env[key]
+                if template and NAME_PLACEHOLDER not in template:
+                    raise InvalidInputError(
+                        None,
+                        f"${URL_ENV} must contain {NAME_PLACEHOLDER} (one server database per "
+                        f"database), got {template!r}; map single databases with ${prefix}<NAME>",
+                    )
+                for name, spec in catalog.databases.items():
+                    if template and not spec.session:
+                        found.setdefault(name, (template.replace(NAME_PLACEHOLDER, name), f"${URL_ENV}"))
+            elif key.startswith(prefix):
+                named = by_variable.get(key)
+                if named is None:
+                    known = ", ".join(url_variable(n) for n, s in catalog.databases.items() if not s.session)
+                    raise InvalidInputError(None, f"${key} names no database (known: {known})")
+                found[named] = (env[key], f"${key}")  # overrides the template
+    for name, url in (urls or {}).items():
+        found[name] = (url, f"the URL of database {name}")
+    result: dict[str, str] = {}
+    owners: dict[str, str] = {}
+    for name, (url, source) in found.items():
+        _check(catalog, name, url, source)
+        if not url:
+            continue  # explicitly local
+        key = url.rstrip("/").lower()
+        if key in owners:
+            raise InvalidInputError(
+                None, f"databases {owners[key]} and {name} have the same URL {url}: give each its own"
+            )
+        owners[key] = name
+        result[name] = url
+    return result
+
+
+def auth_token(name: str, environ: Mapping[str, str] | None = None) -> str:
+    """The token for database `name`: `$CORTEX_LIBSQL_AUTH_TOKEN_<NAME>`, else the general one, else ""."""
+    env = os.environ if environ is None else environ
+    return env.get(f"{TOKEN_ENV}_{name.upper()}") or env.get(TOKEN_ENV) or ""
+
+
+def _check(catalog: Catalog, name: str, url: str, source: str) -> None:
+    spec = catalog.databases.get(name)
+    if spec is None:
+        known = ", ".join(catalog.databases)
+        raise InvalidInputError(None, f"{source}: unknown database {name!r} (known: {known})")
+    if spec.session:
+        raise InvalidInputError(
+            None, f"{source}: {name} is a per-session database; session databases stay local files"
+        )
+    if not url:
+        return
+    if not is_url(url):
+        raise InvalidInputError(
+            None, f"{source}: {url!r} is not a libSQL server URL (expected http://, https:// or libsql://host[:port])"
+        )
+    authority = url.split("://", 1)[1].split("/", 1)[0]
+    if "@" in authority:
+        raise InvalidInputError(None, f"{source}: put credentials in ${TOKEN_ENV}, not in the URL")
+    if not authority or authority.startswith(":"):
+        raise InvalidInputError(None, f"{source}: {url!r} names no host")
