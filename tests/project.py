@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -47,6 +48,18 @@ def generator(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run the real `python -m generator` in `project`."""
     return subprocess.run([sys.executable, "-m", "generator", *args], cwd=project, env=env(),
                           capture_output=True, text=True, timeout=120)
+
+
+def copy_source_tree(target: Path) -> Path:
+    """The files a clone of this repository would hold, with their working-tree content."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            cwd=ROOT, capture_output=True, check=True, timeout=60).stdout
+    for name in sorted(set(listed.decode().split("\0")) - {""}):
+        source = ROOT / name
+        if source.is_file():  # a tracked file deleted in the working tree is not copied
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    return target
 
 
 def load_frozen(path: Path) -> ModuleType:

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml  # a dependency of pre-commit
-from project import ROOT, generator
-from test_wheel import copy_source_tree
+from project import ROOT, copy_source_tree, generator
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tarfile
@@ -20,7 +19,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from project import ROOT, generator
+from project import ROOT, copy_source_tree, generator
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -28,18 +27,6 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 EXPECTED_MIGRATIONS = 47
-
-
-def copy_source_tree(target: Path) -> Path:
-    """The files a clone of this repository would hold, with their working-tree content."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                            cwd=ROOT, capture_output=True, check=True, timeout=60).stdout
-    for name in sorted(set(listed.decode().split("\0")) - {""}):
-        source = ROOT / name
-        if source.is_file():  # a tracked file deleted in the working tree is not copied
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target / name)
-    return target
 
 
 def run(*args: str | Path, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
