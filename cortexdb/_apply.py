@@ -72,6 +72,7 @@ class _Migrator:
         self.outcome = Outcome()
         self.foreign_keys_on = True
         self.had_rows: bool | None = None  # the ledger had rows when this run first locked
+        self.ledger_exists = False  # known to exist: this run read rows from it or committed to it
         self.attempts: dict[int, int] = {}  # version -> transactions the server ended
         self.current: Migration | None = None  # the migration whose transaction is open
         self.committing: Migration | None = None  # its COMMIT was sent: if it fails, ask the ledger
@@ -103,9 +104,13 @@ class _Migrator:
 
     def _transaction(self, conn: Connection) -> bool:
         """One locked transaction: refuse, apply the next pending migration, or finish (True)."""
-        self.backend.begin(conn)
+        if self.ledger_exists:  # one request less remotely: the read joins the BEGIN's
+            rows = _ledger.ledger_rows(self.backend.begin(conn, _ledger.ledger_query(self.ledger)))
+        else:
+            self.backend.begin(conn, None)
+            rows = _ledger.read_ledger(conn, self.ledger)
         log.debug("%s: locked", self.location)
-        rows = _ledger.read_ledger(conn, self.ledger)
+        self.ledger_exists = bool(rows)
         if self.had_rows is None:
             self.had_rows = bool(rows)
         plan = make_plan(self.spec, rows)
@@ -128,27 +133,28 @@ class _Migrator:
         if self.backend.before_change(conn, bool(self.had_rows)):
             self.outcome.backed_up = True
         self._apply(conn, migration, plan.applied)
-        return False
+        # The lock was held from reading the plan to this commit: if this was the last pending
+        # migration, the database is up to date, with the fingerprint of all of them.
+        return len(plan.pending) == 1
 
     def _apply(self, conn: Connection, migration: Migration, applied: list[Migration]) -> None:
         log.debug("%s: applying %s", self.location, migration.label)
-        _ledger.create_ledger(conn, self.ledger)
-        self.backend.run_steps(conn, migration)
-        if not conn.in_transaction:  # the generator refuses such statements (MG008)
-            raise MigrationFailedError(
-                self.location,
-                f"migration {migration.label} ended its own transaction (BEGIN/COMMIT/ROLLBACK "
-                "in a migration); not recorded: check the database with `cortex db verify`",
-            )
+        before = [] if self.ledger_exists else [_ledger.create_ledger_statement(self.ledger)]
+        self.backend.run_steps(conn, migration, before)
+        # The generator refuses BEGIN/COMMIT/ROLLBACK in a migration (MG008); should one slip
+        # through, it is not recorded. (Remotely the steps may still be held back for the
+        # commit's request, which refuses the same: steps after the end of the transaction.)
+        if not conn.in_transaction:
+            raise ended_own_transaction(self.location, migration)
         if migration.foreign_keys_off:
             self._check_foreign_keys(conn, migration)
-        _ledger.record(conn, self.ledger, migration)
         done = sorted([*applied, migration], key=lambda m: m.version)
-        _ledger.write_user_version(conn, fingerprint(self.ledger, self.spec.name, done))
+        record = _ledger.record(self.ledger, migration, fingerprint(self.ledger, self.spec.name, done))
         log.debug("%s: committing %s", self.location, migration.label)
         self.committing = migration
-        self.backend.commit(conn)
+        self.backend.commit(conn, record)
         self.committing = self.current = None
+        self.ledger_exists = True
         self.outcome.applied.append(migration.version)
         log.info("%s: applied %s", self.location, migration.label)
 
@@ -211,6 +217,14 @@ class _Migrator:
         assert self.conn is not None
         self.conn.execute(f"PRAGMA foreign_keys = {'ON' if on else 'OFF'}")
         self.foreign_keys_on = on
+
+
+def ended_own_transaction(location: str, migration: Migration) -> MigrationFailedError:
+    return MigrationFailedError(
+        location,
+        f"migration {migration.label} ended its own transaction (BEGIN/COMMIT/ROLLBACK "
+        "in a migration); not recorded: check the database with `cortex db verify`",
+    )
 
 
 def step_failed(location: str, migration: Migration, step: tuple[object, ...], error: object) -> MigrationFailedError:

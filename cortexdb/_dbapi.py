@@ -50,8 +50,8 @@ class Backend(Protocol):
     def prepare(self, conn: Connection) -> None:
         """Before the first lock (e.g. WAL for a new file)."""
 
-    def begin(self, conn: Connection) -> None:
-        """`BEGIN IMMEDIATE`: the write lock, waited for."""
+    def begin(self, conn: Connection, read: str | None) -> list[Any]:
+        """`BEGIN IMMEDIATE` (the write lock, waited for), then the query `read`: its rows."""
 
     def ready_to_write(self, conn: Connection) -> bool:
         """Under the lock with work pending. False: it ended the transaction to change a setting."""
@@ -59,10 +59,12 @@ class Backend(Protocol):
     def before_change(self, conn: Connection, had_rows: bool) -> bool:
         """Under the lock, before each migration is applied; True when it took a backup now."""
 
-    def run_steps(self, conn: Connection, migration: Migration) -> None:
-        """The migration's steps in the open transaction; `MigrationFailedError` naming the step."""
+    def run_steps(self, conn: Connection, migration: Migration, before: Sequence[str]) -> None:
+        """`before`, then the migration's steps in the open transaction (or with `commit`, which
+        must follow); `MigrationFailedError` naming the step that failed."""
 
-    def commit(self, conn: Connection) -> None: ...
+    def commit(self, conn: Connection, statements: Sequence[tuple[str, Sequence[Any]]] = ()) -> None:
+        """Run `statements` (the ledger row, the fingerprint), then COMMIT."""
 
     def reconnect(self, conn: Connection) -> Connection:
         """After a retryable error: a connection to start the transaction over with."""

@@ -154,12 +154,21 @@ def ok(step: int) -> Condition:
     return {"type": "ok", "step": step}
 
 
+def error(step: int) -> Condition:
+    """Holds when step `step` of the same batch ran and failed."""
+    return {"type": "error", "step": step}
+
+
 def not_(condition: Condition) -> Condition:
     return {"type": "not", "cond": condition}
 
 
 def all_of(*conditions: Condition) -> Condition:
     return {"type": "and", "conds": list(conditions)}
+
+
+def any_of(*conditions: Condition) -> Condition:
+    return {"type": "or", "conds": list(conditions)}
 
 
 def is_autocommit() -> Condition:

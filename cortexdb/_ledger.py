@@ -6,6 +6,9 @@ from ._steps import quote_identifier
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from typing import Any
+
     from ._catalog import Migration
     from ._dbapi import Connection
 
@@ -21,15 +24,21 @@ def read_ledger(conn: Connection, ledger: str) -> list[tuple[int, str]]:
     """(version, checksum) rows in version order; empty when there is no ledger yet."""
     if not ledger_exists(conn, ledger):
         return []
-    rows = conn.execute(
-        f"SELECT version, checksum FROM {quote_identifier(ledger)} ORDER BY version"
-    ).fetchall()
+    return ledger_rows(conn.execute(ledger_query(ledger)).fetchall())
+
+
+def ledger_query(ledger: str) -> str:
+    """The query `read_ledger` runs once it knows the table exists."""
+    return f"SELECT version, checksum FROM {quote_identifier(ledger)} ORDER BY version"
+
+
+def ledger_rows(rows: Iterable[Sequence[Any]]) -> list[tuple[int, str]]:
     return [(int(version), str(checksum)) for version, checksum in rows]
 
 
-def create_ledger(conn: Connection, ledger: str) -> None:
+def create_ledger_statement(ledger: str) -> str:
     """The table exactly as CortexPrism declares it, so either system can read the other's."""
-    conn.execute(
+    return (
         f"CREATE TABLE IF NOT EXISTS {quote_identifier(ledger)} ("
         "version INTEGER PRIMARY KEY, "
         "description TEXT NOT NULL, "
@@ -38,17 +47,25 @@ def create_ledger(conn: Connection, ledger: str) -> None:
     )
 
 
-def record(conn: Connection, ledger: str, migration: Migration) -> None:
-    conn.execute(
-        f"INSERT INTO {quote_identifier(ledger)} (version, description, checksum) VALUES (?, ?, ?)",
-        (migration.version, migration.description, migration.checksum),
-    )
+def record(ledger: str, migration: Migration, fingerprint: int) -> list[tuple[str, tuple[object, ...]]]:
+    """The statements that record `migration` in its transaction: its ledger row, the new fingerprint."""
+    return [
+        (
+            f"INSERT INTO {quote_identifier(ledger)} (version, description, checksum) VALUES (?, ?, ?)",
+            (migration.version, migration.description, migration.checksum),
+        ),
+        # In the migration's transaction: the header page changes with the ledger row or not at all.
+        (user_version_statement(fingerprint), ()),
+    ]
 
 
 def read_user_version(conn: Connection) -> int:
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
+def user_version_statement(value: int) -> str:
+    return f"PRAGMA user_version = {int(value)}"
+
+
 def write_user_version(conn: Connection, value: int) -> None:
-    # Inside the migration's transaction: the header page changes with the ledger row or not at all.
-    conn.execute(f"PRAGMA user_version = {int(value)}")
+    conn.execute(user_version_statement(value))

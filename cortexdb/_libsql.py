@@ -29,6 +29,7 @@ import contextlib
 import os
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from types import TracebackType
 from urllib.parse import urlsplit, urlunsplit
 
@@ -43,6 +44,17 @@ DEFAULT_TIMEOUT = 30.0  # per request; a BEGIN IMMEDIATE may wait 5 s per transa
 SQLValue = _hrana.Value
 Row = _hrana.Row
 BatchItem = str | tuple[str, Sequence[SQLValue]]
+
+
+@dataclass(frozen=True)
+class Unless:
+    """A `run_batch` item inside a transaction: `statement` runs only when the query `exists`
+    returns no row, decided on the server in the same request (e.g. `ADD COLUMN` unless
+    `pragma_table_info` has the column)."""
+
+    statement: BatchItem
+    exists: str
+    params: Sequence[SQLValue] = ()
 
 
 class RemoteError(CortexDBError):
@@ -148,6 +160,52 @@ def _chain(statements: Sequence[Statement], *, in_transaction: bool) -> list[Ste
     return steps
 
 
+def _statement(item: BatchItem) -> Statement:
+    return Statement(item) if isinstance(item, str) else Statement(item[0], tuple(item[1]))
+
+
+# A batch cannot branch on rows, but a step can fail on them: json() rejects its text only when
+# the query returns a row, and the guarded statement is conditioned on that step succeeding.
+_SKIP_WHEN_EXISTS = "SELECT json(CASE WHEN EXISTS ({}) THEN 'exists: skip the next step' ELSE 'null' END)"
+_SKIPPED = _hrana.StepOutcome(_hrana.StatementResult((), [], 0, None), None)
+
+
+def _guarded_chain(items: Sequence[Statement | Unless]) -> tuple[list[Step], list[tuple[int | None, int]]]:
+    """Steps for `items` in an open transaction, stopping at the first failure; per item the
+    indexes of (its guard step or None, its statement's step)."""
+    steps: list[Step] = []
+    slots: list[tuple[int | None, int]] = []
+    done: _hrana.Condition | None = None  # holds when everything before ran as it should
+    for item in items:
+        guard = None
+        if isinstance(item, Unless):
+            guard = len(steps)
+            probe = Statement(_SKIP_WHEN_EXISTS.format(item.exists), tuple(item.params))
+            steps.append(Step(probe, all_of(done, _IN_TRANSACTION) if done else _IN_TRANSACTION))
+            statement, condition = _statement(item.statement), all_of(ok(guard), _IN_TRANSACTION)
+        else:
+            statement, condition = item, all_of(done, _IN_TRANSACTION) if done else _IN_TRANSACTION
+        slots.append((guard, len(steps)))
+        steps.append(Step(statement, condition))
+        done = ok(len(steps) - 1) if guard is None else _hrana.any_of(ok(len(steps) - 1), _hrana.error(guard))
+    return steps, slots
+
+
+def _item_outcomes(
+    outcomes: Sequence[_hrana.StepOutcome], slots: Sequence[tuple[int | None, int]]
+) -> list[_hrana.StepOutcome]:
+    """One outcome per item: a guarded statement skipped by its guard counts as done."""
+    result = []
+    for guard, step in slots:
+        if guard is not None and outcomes[guard].error is not None:
+            result.append(_SKIPPED)
+        elif guard is not None and outcomes[guard].result is None:
+            result.append(outcomes[guard])  # not run: an earlier item failed, or the transaction ended
+        else:
+            result.append(outcomes[step])
+    return result
+
+
 def _first_failure(outcomes: Sequence[_hrana.StepOutcome]) -> int | None:
     """The index of the first step that failed or did not run."""
     return next((index for index, outcome in enumerate(outcomes) if outcome.result is None), None)
@@ -240,7 +298,7 @@ class RemoteConnection:
         answer = self._send(_hrana.Stream(self._client), _chain([*self._prologue(), statement], in_transaction=False))
         return self._result(answer.steps, keyword)
 
-    def run_batch(self, statements: Sequence[BatchItem], *, foreign_keys_off: bool = False) -> None:
+    def run_batch(self, statements: Sequence[BatchItem | Unless], *, foreign_keys_off: bool = False) -> None:
         """Run `statements` (SQL, or `(SQL, parameters)`) in one request, stopping at the first failure.
 
         Inside a transaction they join it; a failure leaves the transaction open with the
@@ -248,29 +306,35 @@ class RemoteConnection:
         Outside a transaction they run in their own `BEGIN IMMEDIATE` ... `COMMIT`, all or
         nothing. There `foreign_keys_off` turns foreign keys off for this transaction and
         checks `PRAGMA foreign_key_check` before COMMIT: a violation is an `SQLError` with code
-        `FOREIGN_KEY_CHECK` and nothing is applied.
+        `FOREIGN_KEY_CHECK` and nothing is applied. `Unless` items work inside a transaction.
+        A failure's `SQLError.step` is the index of the item that failed.
         """
         self._refuse_if_closed()
         self._refuse_if_ended()
-        body: list[Statement] = []
-        positions: list[int] = []  # index in `statements` of each statement sent
+        items: list[Statement | Unless] = []
+        positions: list[int] = []  # index in `statements` of each item sent
         for position, item in enumerate(statements):
-            sql, params = (item, ()) if isinstance(item, str) else (item[0], tuple(item[1]))
-            if not _is_empty(sql):
-                body.append(Statement(sql, params))
+            entry = item if isinstance(item, Unless) else _statement(item)
+            if isinstance(entry, Unless) or not _is_empty(entry.sql):
+                items.append(entry)
                 positions.append(position)
         if self._in_transaction:
             if foreign_keys_off:
                 raise SQLError("foreign_keys_off applies to a transaction the batch starts itself", url=self.url)
-            if body:
-                answer = self._send_in_transaction(_chain(body, in_transaction=True))
+            if items:
+                steps, slots = _guarded_chain(items)
+                answer = self._send_in_transaction(steps)
+                outcomes = _item_outcomes(answer.steps, slots)
                 try:
-                    self._result(answer.steps, "", transaction_gone=answer.autocommit)
-                except SQLError as error:
-                    failed = _first_failure(answer.steps)
-                    error.step = positions[failed] if failed is not None else None
+                    self._result(outcomes, "", transaction_gone=answer.autocommit)
+                except SQLError as failure:
+                    failed = _first_failure(outcomes)
+                    failure.step = positions[failed] if failed is not None else None
                     raise
             return
+        body = [item for item in items if isinstance(item, Statement)]
+        if len(body) != len(items):
+            raise ValueError("Unless items run inside a transaction (after BEGIN)")
         prologue = [*self._prologue(force_foreign_keys_off=foreign_keys_off), _BEGIN_IMMEDIATE]
         guard = list(_FOREIGN_KEY_GUARD) if foreign_keys_off else []
         steps = _chain([*prologue, *body, *guard, _COMMIT], in_transaction=False)
@@ -298,9 +362,29 @@ class RemoteConnection:
             )
         self._result(answer.steps[: commit + 1], "")
 
-    def commit(self) -> None:
-        """COMMIT the open transaction."""
-        self.execute("COMMIT")
+    def begin(self, sql: str = "BEGIN IMMEDIATE", then: BatchItem | None = None) -> RemoteCursor:
+        """Open a transaction (`sql`: a BEGIN) and, once it is open, run `then` in the same request.
+
+        Returns `then`'s cursor. If `then` fails, the transaction stays open (roll back).
+        """
+        self._refuse_if_closed()
+        self._refuse_if_ended()
+        if _keyword(sql) != "BEGIN" or self._in_transaction:
+            raise SQLError(f"begin() takes a BEGIN outside a transaction, not {sql!r}", url=self.url)
+        return self._begin(Statement(sql), None if then is None else _statement(then))
+
+    def commit(self, statements: Sequence[BatchItem | Unless] = ()) -> None:
+        """COMMIT the open transaction, after `statements` (SQL, or `(SQL, parameters)`) in the same request.
+
+        If one of them fails, or SQLite refuses the COMMIT, the transaction is rolled back and
+        the error raised (`SQLError.step`: the index of the statement that failed).
+        """
+        self._refuse_if_closed()
+        self._refuse_if_ended()
+        if not self._in_transaction:
+            self.execute("COMMIT")  # as sqlite3: "cannot commit - no transaction is active"
+            return
+        self._commit(_COMMIT, [item if isinstance(item, Unless) else _statement(item) for item in statements])
 
     def rollback(self) -> None:
         """ROLLBACK; also what clears the state after the server ended the transaction. Idempotent.
@@ -357,16 +441,26 @@ class RemoteConnection:
         """What every new server session starts with."""
         return [_FOREIGN_KEYS_OFF] if self._foreign_keys_off or force_foreign_keys_off else []
 
-    def _begin(self, statement: Statement) -> RemoteCursor:
+    def _begin(self, statement: Statement, then: Statement | None = None) -> RemoteCursor:
         stream = _hrana.Stream(self._client)
-        answer = self._send(stream, _chain([*self._prologue(), statement], in_transaction=False), close=False)
+        steps = _chain([*self._prologue(), statement], in_transaction=False)
+        if then is not None:
+            steps.append(Step(then, all_of(ok(len(steps) - 1), _IN_TRANSACTION)))
+        answer = self._send(stream, steps, close=False)
+        began = answer.steps[: len(steps) - (then is not None)]
         if answer.autocommit:  # BEGIN failed: nothing is open on the server
             with contextlib.suppress(_hrana.HranaError):
                 stream.close()
-            return self._result(answer.steps, "BEGIN")
+            self._result(began, "BEGIN")
+            if then is not None:
+                self._result(answer.steps[-1:], _keyword(then.sql))
+            raise SQLError("the transaction ended as it began", url=self.url, code="NO_TRANSACTION")
         self._stream = stream
         self._in_transaction = True
-        return self._result(answer.steps, "BEGIN")
+        cursor = self._result(began, "BEGIN")
+        if then is None:
+            return cursor
+        return self._result(answer.steps[-1:], _keyword(then.sql))  # a failure leaves the transaction open
 
     def _in_stream(self, statement: Statement, keyword: str) -> RemoteCursor:
         answer = self._send_in_transaction([Step(statement, _IN_TRANSACTION)])
@@ -380,23 +474,44 @@ class RemoteConnection:
             with contextlib.suppress(_hrana.HranaError):
                 stream.close()
 
-    def _commit(self, statement: Statement) -> RemoteCursor:
-        # If SQLite refuses the COMMIT the transaction is still open: roll it back in the same
-        # request. If the server had ended it already, the ROLLBACK step does not run.
-        steps = [Step(statement, _IN_TRANSACTION), Step(_ROLLBACK, all_of(not_(ok(0)), _IN_TRANSACTION))]
+    def _commit(self, statement: Statement, before: Sequence[Statement | Unless] = ()) -> RemoteCursor:
+        # If an item before it fails, or SQLite refuses the COMMIT, the transaction is still
+        # open: roll it back in the same request. If the server had ended it already, the
+        # ROLLBACK step does not run.
+        body, slots = _guarded_chain([*before, statement])
+        committing = slots[-1][1]
+        steps = [*body, Step(_ROLLBACK, all_of(not_(ok(committing)), _IN_TRANSACTION))]
         answer = self._send_in_transaction(steps, close=True)
         self._stream = None
-        committed, rolled_back = answer.steps
+        outcomes, rolled_back = _item_outcomes(answer.steps, slots), answer.steps[-1]
+        committed = outcomes[-1]
         if committed.result is not None:
             self._in_transaction = False
             return _cursor(committed.result, "COMMIT")
+        failed = _first_failure(outcomes)
+        assert failed is not None
+        self._in_transaction = False
         if rolled_back.result is not None:
-            self._in_transaction = False
-            error = self._error(committed)
-            raise type(error)(
+            error = self._error(outcomes[failed])
+            raised = type(error)(
                 f"{error.message} (the transaction was rolled back)", url=self.url, code=error.code, detail=error.detail
             )
-        return self._result([committed], "COMMIT", transaction_gone=True)
+        elif failed and outcomes[failed].skipped and outcomes[failed - 1].result is not None:
+            # The item before ran and the transaction was gone after it: that item ended it
+            # (a COMMIT or ROLLBACK among them); the guard kept the rest from running in autocommit.
+            raised = SQLError(
+                f"item {failed + 1} of the commit did not run: an earlier one ended the transaction",
+                url=self.url,
+                code="NO_TRANSACTION",
+            )
+        else:
+            # The server ended the transaction before the COMMIT could run.
+            self._in_transaction = True  # until rollback(), as after any server-ended transaction
+            self._ended = self._ended_by_server(None if outcomes[failed].skipped else outcomes[failed])
+            raise self._ended
+        if isinstance(raised, SQLError):
+            raised.step = failed
+        raise raised
 
     def _result(
         self, outcomes: Sequence[_hrana.StepOutcome], keyword: str, *, transaction_gone: bool = False

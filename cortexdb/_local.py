@@ -12,6 +12,9 @@ from ._steps import execute_steps
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
     from ._backup import BackupRun
     from ._catalog import Migration
     from ._dbapi import Connection
@@ -53,9 +56,10 @@ class LocalFile:
         elif not self.existed:
             self._enable_wal(conn)
 
-    def begin(self, conn: Connection) -> None:
+    def begin(self, conn: Connection, read: str | None) -> list[Any]:
         assert isinstance(conn, sqlite3.Connection)
         _connect.begin_immediate(conn, self.location, self.busy_timeout)
+        return conn.execute(read).fetchall() if read is not None else []
 
     def ready_to_write(self, conn: Connection) -> bool:
         if self.wal:
@@ -75,7 +79,9 @@ class LocalFile:
             return True
         return False
 
-    def run_steps(self, conn: Connection, migration: Migration) -> None:
+    def run_steps(self, conn: Connection, migration: Migration, before: Sequence[str]) -> None:
+        for statement in before:
+            conn.execute(statement)
         for number, step in enumerate(migration.steps, 1):
             log.debug("%s: %s step %d", self.location, migration.label, number)
             try:
@@ -85,7 +91,9 @@ class LocalFile:
                     raise
                 raise step_failed(self.location, migration, step, error) from None
 
-    def commit(self, conn: Connection) -> None:
+    def commit(self, conn: Connection, statements: Sequence[tuple[str, Sequence[Any]]] = ()) -> None:
+        for sql, params in statements:
+            conn.execute(sql, params)
         conn.execute("COMMIT")
 
     def reconnect(self, conn: Connection) -> Connection:

@@ -18,21 +18,28 @@ What differs from a file (docs/sqld-notes.md has the evidence):
 from __future__ import annotations
 
 import logging
+import random
+import time
 
 from . import _ledger, _libsql
-from ._apply import step_failed
+from ._apply import ended_own_transaction, step_failed
+from ._errors import LockTimeoutError
 from ._locations import auth_token
-from ._steps import has_column
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
     from ._catalog import Migration
     from ._dbapi import Connection
     from ._errors import CortexDBError
-    from ._steps import SchemaRow, Step
+    from ._steps import SchemaRow
 
 log = logging.getLogger("cortexdb")
 
+# As `_steps.has_column` (PRAGMA table_info, names compared case-insensitively), as a query.
+COLUMN_EXISTS = "SELECT 1 FROM pragma_table_info(?) WHERE name = ? COLLATE NOCASE"
 MIN_TIMEOUT = 1.0  # seconds per request; a BEGIN IMMEDIATE may wait up to 5 s per transaction ahead
 
 
@@ -64,6 +71,32 @@ def is_current(name: str, url: str, expected: int, busy_timeout: float) -> bool:
     return row is not None and row[0] == expected
 
 
+def begin_immediate(conn: _libsql.RemoteConnection, read: str | None, busy_timeout: float) -> list[Any]:
+    """`BEGIN IMMEDIATE` and, in the same request, the query `read`: its rows.
+
+    On the primary a BEGIN IMMEDIATE waits for the write lock. Through a replica it sometimes
+    fails at once with SQLITE_BUSY while another client holds the lock (docs/sqld-notes.md):
+    like SQLite's busy handler, try again with backoff until the busy timeout.
+    """
+    deadline = time.monotonic() + busy_timeout
+    delay = 0.005
+    while True:
+        try:
+            return conn.begin("BEGIN IMMEDIATE", read).fetchall()
+        except _libsql.SQLError as error:
+            if error.code != "SQLITE_BUSY" or conn.in_transaction:
+                raise
+            if time.monotonic() >= deadline:
+                raise LockTimeoutError(
+                    conn.url,
+                    f"the database is locked by another connection; gave up after {busy_timeout:g}s "
+                    "(raise --busy-timeout or stop the other writer)",
+                ) from None
+        log.debug("%s: BEGIN IMMEDIATE: busy; trying again", conn.url)
+        time.sleep(min(delay * random.uniform(0.5, 1.5), max(0.0, deadline - time.monotonic())))
+        delay = min(delay * 2, 0.1)
+
+
 def read_ledger(
     name: str, url: str, ledger: str, busy_timeout: float, *, schema: bool = False
 ) -> tuple[list[tuple[int, str]], list[SchemaRow] | None]:
@@ -72,7 +105,7 @@ def read_ledger(
 
     conn = connect(name, url, busy_timeout)
     try:
-        conn.execute("BEGIN IMMEDIATE")
+        begin_immediate(conn, None, busy_timeout)
         rows = _ledger.read_ledger(conn, ledger)
         live = live_schema(conn, ledger) if schema else None
         conn.execute("ROLLBACK")
@@ -82,7 +115,13 @@ def read_ledger(
 
 
 class RemoteDatabase:
-    """One database on sqld, for `_apply.apply_pending`."""
+    """One database on sqld, for `_apply.apply_pending`: about two requests per migration.
+
+    `begin` sends the ledger read with the BEGIN; `run_steps` keeps a migration's steps back
+    and `commit` sends them with its ledger row, fingerprint and COMMIT, each `add_column`
+    guarded on the server. Only a `foreign_keys_off` migration sends its steps at once,
+    because `PRAGMA foreign_key_check` must read their effect before the commit.
+    """
 
     driver_errors: tuple[type[Exception], ...] = ()  # `_libsql` raises CortexDBError subclasses
 
@@ -90,6 +129,7 @@ class RemoteDatabase:
         self.name = name
         self.location = url
         self.busy_timeout = busy_timeout
+        self.held: tuple[Migration, list[str | _libsql.Unless], int] | None = None  # steps kept for `commit`
 
     def connect(self) -> _libsql.RemoteConnection:
         return connect(self.name, self.location, self.busy_timeout)
@@ -100,8 +140,11 @@ class RemoteDatabase:
     def prepare(self, conn: Connection) -> None:
         """Nothing: sqld is WAL already, and a session setting would not outlive one request."""
 
-    def begin(self, conn: Connection) -> None:
-        conn.execute("BEGIN IMMEDIATE")  # never deferred: through a replica that reads a stale snapshot
+    def begin(self, conn: Connection, read: str | None) -> list[Any]:
+        assert isinstance(conn, _libsql.RemoteConnection)
+        self.held = None
+        # Never a deferred BEGIN: through a replica that reads the replica's (stale) snapshot.
+        return begin_immediate(conn, read, self.busy_timeout)
 
     def ready_to_write(self, conn: Connection) -> bool:
         return True
@@ -109,22 +152,42 @@ class RemoteDatabase:
     def before_change(self, conn: Connection, had_rows: bool) -> bool:
         return False  # no backup or quick_check remotely: the server owns its storage
 
-    def run_steps(self, conn: Connection, migration: Migration) -> None:
+    def run_steps(self, conn: Connection, migration: Migration, before: Sequence[str]) -> None:
         assert isinstance(conn, _libsql.RemoteConnection)
-        group: list[Step] = []
-        for step in migration.steps:
-            if step[0] == "add_column":
-                # Whether the column exists depends on the steps before: send those first.
-                self._run_group(conn, migration, group)
-                group = []
-                if has_column(conn, str(step[3]), str(step[4])):
-                    continue
-            group.append(step)
-        self._run_group(conn, migration, group)
-
-    def commit(self, conn: Connection) -> None:
+        items: list[str | _libsql.Unless] = [*before]
+        items += [
+            _libsql.Unless(str(step[2]), COLUMN_EXISTS, (str(step[3]), str(step[4])))
+            if step[0] == "add_column"
+            else str(step[2])
+            for step in migration.steps
+        ]
+        if not migration.foreign_keys_off:
+            self.held = (migration, items, len(before))
+            return
+        log.debug("%s: %s: %d statements in one request", self.location, migration.label, len(items))
         try:
-            conn.execute("COMMIT")
+            conn.run_batch(items)
+        except _libsql.SQLError as error:
+            raise self._failed(migration, len(before), error) from None
+
+    def commit(self, conn: Connection, statements: Sequence[tuple[str, Sequence[Any]]] = ()) -> None:
+        assert isinstance(conn, _libsql.RemoteConnection)
+        held, self.held = self.held, None
+        try:
+            if held is None:
+                conn.commit(statements)
+            else:
+                migration, steps, skip = held
+                log.debug("%s: %s: %d statements and COMMIT in one request", self.location, migration.label,
+                          len(steps) + len(statements))
+                try:
+                    conn.commit([*steps, *statements])  # the steps, the ledger row, the fingerprint, COMMIT
+                except _libsql.SQLError as error:
+                    if error.code == "NO_TRANSACTION":
+                        raise ended_own_transaction(self.location, migration) from None
+                    if error.step is not None and error.step < len(steps):
+                        raise self._failed(migration, skip, error) from None
+                    raise
         except _libsql.ConnectError as error:
             raise CommitUnconfirmed(
                 f"no answer to COMMIT ({error.message}); reading the ledger again",
@@ -134,15 +197,13 @@ class RemoteDatabase:
             ) from error
 
     def reconnect(self, conn: Connection) -> Connection:
+        self.held = None
         conn.close()  # rolls back what the server still has open, if it answers
         return self.connect()
 
-    def _run_group(self, conn: _libsql.RemoteConnection, migration: Migration, group: list[Step]) -> None:
-        if not group:
-            return
-        log.debug("%s: %s steps at lines %s-%s", self.location, migration.label, group[0][1], group[-1][1])
-        try:
-            conn.run_batch([str(step[2]) for step in group])
-        except _libsql.SQLError as error:
-            step = group[error.step] if error.step is not None else group[0]
-            raise step_failed(self.location, migration, step, error.message) from None
+    def _failed(self, migration: Migration, skip: int, error: _libsql.SQLError) -> CortexDBError:
+        """`error` at item `error.step` of a request whose first `skip` items precede the steps."""
+        index = (error.step or 0) - skip
+        if not 0 <= index < len(migration.steps):
+            return error  # not one of the migration's own statements (e.g. creating the ledger)
+        return step_failed(self.location, migration, migration.steps[index], error.detail or error.message)

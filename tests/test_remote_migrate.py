@@ -256,6 +256,17 @@ def test_add_column_if_not_exists_runs_only_when_the_column_is_missing(
     assert [row[0] for row in remote_ledger(url)] == [1, 2]
 
 
+def test_migration_that_ends_its_own_transaction_is_not_recorded(main_server: sqld.SqldCluster,
+                                                                 tmp_path: Path) -> None:
+    """The generator refuses COMMIT in a migration (MG008); the runtime still never records one."""
+    url = main_server.primary.url
+    frozen = synthetic_frozen([(1, "main", "CREATE TABLE IF NOT EXISTS a (x);")])
+    frozen.MIGRATIONS[0]["steps"] += (("sql", 2, "COMMIT;"),)
+    with pytest.raises(cortexdb.MigrationFailedError, match="ended its own transaction"):
+        cortexdb.migrate(tmp_path, urls={"main": url}, frozen=frozen)
+    assert remote_ledger(url) == []
+
+
 # --- refusals: exit 1, nothing touched ----------------------------------------------------
 
 
