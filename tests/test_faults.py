@@ -162,9 +162,9 @@ def test_disk_full_mid_migration_file_size_limit(tmp_path: Path, templates: dict
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "the failing write is the COMMIT, which _apply.py's _Migrator._apply does not wrap: the error "
-    "reaches as_cortexdb_error as a bare 'SQLite error: disk I/O error' without the migration "
-    "or 'rolled back'"))
+    "the write that fails is the COMMIT (_apply._Migrator._apply -> _local.LocalFile.commit); "
+    "apply_pending turns it into _connect.as_cortexdb_error's bare 'SQLite error: disk I/O error', "
+    "which names neither the migration nor that it was rolled back"))
 def test_disk_full_error_names_the_migration_and_says_rolled_back(
     tmp_path: Path, templates: dict[str, Path]
 ) -> None:
