@@ -104,11 +104,13 @@ class _Migrator:
 
     def _transaction(self, conn: Connection) -> bool:
         """One locked transaction: refuse, apply the next pending migration, or finish (True)."""
-        if self.ledger_exists:  # one request less remotely: the read joins the BEGIN's
+        # Remotely the first read travels with the BEGIN: one request less per transaction.
+        if self.ledger_exists:
             rows = _ledger.ledger_rows(self.backend.begin(conn, _ledger.ledger_query(self.ledger)))
+        elif self.backend.begin(conn, _ledger.exists_query(self.ledger)):
+            rows = _ledger.ledger_rows(conn.execute(_ledger.ledger_query(self.ledger)).fetchall())
         else:
-            self.backend.begin(conn, None)
-            rows = _ledger.read_ledger(conn, self.ledger)
+            rows = []
         log.debug("%s: locked", self.location)
         self.ledger_exists = bool(rows)
         if self.had_rows is None:

@@ -14,10 +14,13 @@ if TYPE_CHECKING:
 
 
 def ledger_exists(conn: Connection, ledger: str) -> bool:
-    row = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (ledger,)
-    ).fetchone()
-    return row is not None
+    return conn.execute(exists_query(ledger)).fetchone() is not None
+
+
+def exists_query(ledger: str) -> str:
+    """A row when the ledger table exists (the name inline: a query that travels without parameters)."""
+    quoted = "'" + ledger.replace("'", "''") + "'"
+    return f"SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = {quoted}"
 
 
 def read_ledger(conn: Connection, ledger: str) -> list[tuple[int, str]]:
