@@ -9,8 +9,9 @@ What differs from a file (docs/sqld-notes.md has the evidence):
 - Reads that decide something run inside `BEGIN IMMEDIATE` (through a replica that runs on
   the primary); an autocommit read through a replica may lag by milliseconds. The only
   autocommit read is the up-to-date check, where a stale answer just takes the slow path.
-- Consecutive plain steps of a migration go as one batch: fewer round trips, less time
-  holding the lock, which sqld takes back after 5 s when another client waits.
+- About two requests per migration (the ledger read with the BEGIN; the steps, each
+  `add_column` guarded on the server, with the ledger row, fingerprint and COMMIT): less
+  time holding the lock, which sqld takes back after 5 s when another client waits.
 - A transaction the server ended, or a COMMIT that got no answer, is retryable: the applier
   starts over on a new connection and the ledger, re-read under the lock, decides.
 """
