@@ -403,12 +403,12 @@ def run(quick: bool = False) -> list[Row]:
         # -- 16 processes on one empty data dir -----------------------------------------------
         together = interleaved({"16": lambda: start_together(16, scratch.current, env),
                                 "1": lambda: start_together(1, scratch.current, env)},
-                               repeat=2 if quick else 5, setup=scratch.next)
+                               repeat=2 if quick else 4, setup=scratch.next)
         rows.append(Row(f"16 `{shown} db migrate` started together, empty data dir, whole processes",
                         together["16"], Sample("one process alone", together["1"].seconds),
                         "wall <= 2x", together["16"].median <= 2 * together["1"].median))
         scratch.clear()
-        barrier = barrier_rounds({"16": 16, "1": 1}, scratch, env, repeat=2 if quick else 5)
+        barrier = barrier_rounds({"16": 16, "1": 1}, scratch, env, repeat=2 if quick else 4)
         rows.append(Row("16 processes released together from a start barrier (imports done), empty data dir",
                         barrier["16"], Sample("one process alone", barrier["1"].seconds),
                         "wall <= 2x", barrier["16"].median <= 2 * barrier["1"].median))
@@ -439,7 +439,7 @@ def _yoyo_rows(quick: bool, base: Path, frozen: ModuleType, sql: dict[str, list[
         check_schema(frozen, name, str(scratch.current / files[name]), "yoyo")
     yoyo_done = scratch.current
     yoyo_fresh()  # a second run applies nothing
-    fresh = interleaved({"cortexdb": cortexdb_fresh, "yoyo": yoyo_fresh}, repeat=3 if quick else 5,
+    fresh = interleaved({"cortexdb": cortexdb_fresh, "yoyo": yoyo_fresh}, repeat=3 if quick else 4,
                         setup=scratch.next)
 
     def cortexdb_noop() -> None:
