@@ -154,7 +154,10 @@ class _Migrator:
         record = _ledger.record(self.ledger, migration, fingerprint(self.ledger, self.spec.name, done))
         log.debug("%s: committing %s", self.location, migration.label)
         self.committing = migration
-        self.backend.commit(conn, record)
+        try:
+            self.backend.commit(conn, record)
+        except self.backend.driver_errors as error:  # e.g. the disk filled while committing
+            raise commit_failed(self.location, migration, self.backend.translate(error)) from None
         self.committing = self.current = None
         self.ledger_exists = True
         self.outcome.applied.append(migration.version)
@@ -226,6 +229,15 @@ def ended_own_transaction(location: str, migration: Migration) -> MigrationFaile
         location,
         f"migration {migration.label} ended its own transaction (BEGIN/COMMIT/ROLLBACK "
         "in a migration); not recorded: check the database with `cortex db verify`",
+    )
+
+
+def commit_failed(location: str, migration: Migration, error: CortexDBError) -> MigrationFailedError:
+    """The error for a COMMIT the database refused: SQLite rolled the migration back."""
+    return MigrationFailedError(
+        location,
+        f"migration {migration.label} could not be committed ({error.message}); "
+        "rolled back, nothing recorded",
     )
 
 

@@ -161,10 +161,6 @@ def test_disk_full_mid_migration_file_size_limit(tmp_path: Path, templates: dict
     _recovers(data)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the write that fails is the COMMIT (_apply._Migrator._apply -> _local.LocalFile.commit); "
-    "apply_pending turns it into _connect.as_cortexdb_error's bare 'SQLite error: disk I/O error', "
-    "which names neither the migration nor that it was rolled back"))
 def test_disk_full_error_names_the_migration_and_says_rolled_back(
     tmp_path: Path, templates: dict[str, Path]
 ) -> None:
