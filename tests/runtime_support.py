@@ -15,7 +15,7 @@ import re
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any
@@ -266,6 +266,22 @@ def spawn_cli(*args: str, frozen_file: Path | None = None, barrier: bool = False
               **popen: Any) -> subprocess.Popen[str]:
     return subprocess.Popen(child_command(["db", *args], frozen_file, barrier), text=True,
                             env=child_env(), **popen)
+
+
+def start_together(arg_lists: Iterable[Sequence[str]], frozen_file: Path) -> list[subprocess.Popen[str]]:
+    """One `cortex db ARGS` process per argument list, released together: each imports
+    everything and says "ready", then all are told "go" at once. No sleeps, no timing."""
+    processes = [spawn_cli(*args, frozen_file=frozen_file, barrier=True, stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE) for args in arg_lists]
+    for process in processes:
+        assert process.stderr is not None
+        assert process.stderr.readline() == "ready\n"
+    for process in processes:
+        assert process.stdin is not None
+        process.stdin.write("go\n")
+        process.stdin.close()
+        process.stdin = None  # communicate() must not flush it again
+    return processes
 
 
 def applied_by_output(stdout: str) -> dict[str, list[int]]:

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import collections
 import functools
-import subprocess
 from pathlib import Path
 
 import sqld
-from runtime_support import LEDGER, applied_by_output, expected_ledger, real_frozen, spawn_cli, write_frozen
+from runtime_support import LEDGER, applied_by_output, expected_ledger, real_frozen, start_together, write_frozen
 from test_remote_migrate import remote_ledger, remote_schema, remote_user_version
 
 from cortexdb._catalog import load_catalog
@@ -31,20 +30,10 @@ def _node(cluster: sqld.SqldCluster, index: int) -> sqld.SqldNode:
 def test_eight_processes_half_through_replicas_record_each_version_once(tmp_path: Path) -> None:
     frozen_file = write_frozen(FROZEN, tmp_path / "frozen.py")  # a rebuild meanwhile must not change it
     with sqld.sqld_clusters(tmp_path / "sqld", SHARED, replicas=2) as clusters:
-        processes = []
-        for index in range(PROCESSES):
-            urls = [f"--database-url={name}={_node(cluster, index).url}" for name, cluster in clusters.items()]
-            processes.append(spawn_cli("migrate", "--data-dir", str(tmp_path / f"data{index}"), *urls,
-                                       frozen_file=frozen_file, barrier=True, stdin=subprocess.PIPE,
-                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE))
-        for process in processes:  # every child has imported everything and waits on stdin
-            assert process.stderr is not None
-            assert process.stderr.readline() == "ready\n"
-        for process in processes:
-            assert process.stdin is not None
-            process.stdin.write("go\n")
-            process.stdin.close()
-            process.stdin = None  # communicate() must not flush it again
+        processes = start_together([
+            ("migrate", "--data-dir", str(tmp_path / f"data{index}"),
+             *(f"--database-url={name}={_node(cluster, index).url}" for name, cluster in clusters.items()))
+            for index in range(PROCESSES)], frozen_file)
         results = [process.communicate(timeout=120) for process in processes]
 
         for index, (process, (_, stderr)) in enumerate(zip(processes, results, strict=True)):

@@ -24,6 +24,7 @@ from runtime_support import (
     run_cli,
     shared_databases,
     spawn_cli,
+    start_together,
     user_version,
     write_frozen,
 )
@@ -43,17 +44,7 @@ def frozen_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _start_together(count: int, frozen_file: Path, *args: str) -> list[subprocess.Popen[str]]:
-    processes = [spawn_cli(*args, frozen_file=frozen_file, barrier=True, stdin=subprocess.PIPE,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(count)]
-    for process in processes:  # every child has imported everything and waits on stdin
-        assert process.stderr is not None
-        assert process.stderr.readline() == "ready\n"
-    for process in processes:
-        assert process.stdin is not None
-        process.stdin.write("go\n")
-        process.stdin.close()
-        process.stdin = None  # communicate() must not flush it again
-    return processes
+    return start_together([args] * count, frozen_file)
 
 
 def _check_complete(data: Path) -> None:

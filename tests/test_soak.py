@@ -22,7 +22,7 @@ from runtime_support import (
     live_schema,
     real_frozen,
     shared_databases,
-    spawn_cli,
+    start_together,
     user_version,
     write_frozen,
 )
@@ -36,18 +36,7 @@ ROUNDS = 50
 
 
 def _start_together(count: int, frozen_file: Path, data: Path) -> list[subprocess.Popen[str]]:
-    processes = [spawn_cli("migrate", "--data-dir", str(data), frozen_file=frozen_file, barrier=True,
-                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-                 for _ in range(count)]
-    for process in processes:  # each has imported everything and waits for "go"
-        assert process.stderr is not None
-        assert process.stderr.readline() == "ready\n"
-    for process in processes:
-        assert process.stdin is not None
-        process.stdin.write("go\n")
-        process.stdin.close()
-        process.stdin = None  # communicate() must not flush it again
-    return processes
+    return start_together([("migrate", "--data-dir", str(data))] * count, frozen_file)
 
 
 def _database_problems(data: Path) -> list[str]:
