@@ -146,6 +146,11 @@ def _analyze_one(path: str, lines: LineIndex, tokenizer: Tokenizer, statement: S
             message = "statement is not terminated: end it with ';'"
         error = Diagnostic(path, statement.line, statement.col, "MG100", message)
         info = replace(info, parse_error=error)
+    nul = statement.text.find("\0")
+    if nul >= 0:  # sqlite3 refuses such a statement outright, wherever the NUL sits
+        line, col = lines.position(statement.start + nul)
+        error = Diagnostic(path, line, col, "MG100", "NUL character: SQLite cannot run a statement that holds one")
+        info = replace(info, parse_error=error)
     return info
 
 
@@ -339,7 +344,7 @@ def _parsed_insert_guard(r: _Reader) -> bool | None:
     try:
         with _quiet("sqlglot"):
             trees = SQLite().parser().parse(list(r.tokens), r.statement.text)
-    except (ParseError, TokenError):
+    except (ParseError, TokenError, RecursionError):  # sqlglot recurses once per nested parenthesis
         return None
     tree = trees[0] if trees else None
     if not isinstance(tree, exp.Insert):

@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 
 CANONICAL_PREFIX = "c1:"
+# SQLite's whitespace (sqlite3Isspace). Not str.isspace(): U+00A0, U+2028, U+001C ... are part
+# of a name to SQLite, so `x\u00a0INTEGER` is one column name, not a column and its type.
+_SPACE = frozenset(" \t\n\v\f\r")
 PUNCTUATION = "(),;"
 
 
@@ -28,7 +31,7 @@ def canonical_text(text: str) -> str:
     closers = {"'": "'", '"': '"', "`": "`", "[": "]"}
     while i < n:
         ch = text[i]
-        if ch.isspace():
+        if ch in _SPACE:
             pending_space = True
             i += 1
         elif ch == "-" and text.startswith("--", i):
@@ -67,7 +70,7 @@ def canonical_text(text: str) -> str:
                 out.append(" ")
             pending_space = False
             j = i + 1
-            while j < n and not (text[j].isspace() or text[j] in closers or text[j] in PUNCTUATION
+            while j < n and not (text[j] in _SPACE or text[j] in closers or text[j] in PUNCTUATION
                                  or text.startswith("--", j) or text.startswith("/*", j)):
                 j += 1
             out.append(text[i:j])

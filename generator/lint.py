@@ -126,7 +126,7 @@ def lint_file(
             a.diagnostic.line,
             a.diagnostic.col,
             a.diagnostic.code,
-            f"{a.diagnostic.message} (allowed: {a.reason})",
+            f"{a.diagnostic.message} (allowed: {_shown(a.reason)})",
             Severity.INFO,
         )
         for a in report.allowed
@@ -171,6 +171,12 @@ def _sorted(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
     return sorted(diagnostics, key=lambda d: (d.path, d.line, d.col, d.code, d.message))
 
 
+def _shown(name: str) -> str:
+    """A name from the SQL as a message shows it: as written, or as `repr` when it holds a
+    newline or another unprintable character (a quoted identifier can), so a finding stays one line."""
+    return name if name.isprintable() else repr(name)
+
+
 def _diagnostic(path: str, info: StatementInfo, code: str, message: str) -> Diagnostic:
     s = info.statement
     return Diagnostic(path, s.line, s.col, code, message, RULES[code].severity)
@@ -180,7 +186,7 @@ def _findings(path: str, info: StatementInfo, tracker: _Tracker) -> list[Diagnos
     if info.parse_error is not None:
         return [info.parse_error]
     found: list[tuple[str, str]] = []
-    name = info.name or "?"
+    name = _shown(info.name or "?")
     if info.verb == "CREATE" and info.object_type and not info.guarded:
         what = "UNIQUE INDEX" if info.unique else info.object_type
         code = _GUARD_RULES[info.object_type]
@@ -194,7 +200,7 @@ def _findings(path: str, info: StatementInfo, tracker: _Tracker) -> list[Diagnos
         )
         found.append(("MG006", message))
     elif info.alter_action == "ADD COLUMN" and not info.guarded:
-        column = info.add_column[1] if info.add_column else "?"
+        column = _shown(info.add_column[1] if info.add_column else "?")
         message = f"ALTER TABLE {name} ADD COLUMN {column} needs IF NOT EXISTS (--fix adds it)"
         found.append(("MG004", message))
     elif info.alter_action in ("RENAME", "RENAME COLUMN"):
@@ -261,7 +267,7 @@ class _Tracker:
                 return None
             earlier = table in tables and table not in self.local_tables
             self._forget(table)
-            return f"DROP TABLE {info.name} destroys a table" if earlier else None
+            return f"DROP TABLE {_shown(info.name)} destroys a table" if earlier else None
         elif info.alter_action == "RENAME" and info.renamed:
             self._rename_table(table, info.renamed[1].lower())
         elif info.alter_action == "RENAME COLUMN" and info.renamed:
@@ -282,7 +288,7 @@ class _Tracker:
             columns.discard(dropped)
             self.local_columns.discard(dropped)
             if earlier:
-                return f"ALTER TABLE {info.name} DROP COLUMN {info.dropped_column} destroys a column"
+                return f"ALTER TABLE {_shown(info.name)} DROP COLUMN {_shown(info.dropped_column)} destroys a column"
         return None
 
     def _forget(self, table: str) -> None:
@@ -369,7 +375,7 @@ def _check_allow(path: str, allow: Mapping[str, str], origin: tuple[str, int] | 
     problems: list[Diagnostic] = []
     for code, reason in sorted(allow.items()):
         if code not in RULES:
-            message = f"allow names {code}, which is not a lint code"
+            message = f"allow names {_shown(code)}, which is not a lint code"
         elif code in UNSUPPRESSIBLE:
             message = f"{code} cannot be allowed"
         elif not reason.strip():

@@ -121,6 +121,18 @@ def skip_trivia(text: str, pos: int) -> int:
     return pos
 
 
+def _complete(sql: str) -> bool:
+    """`sqlite3.complete_statement`, which refuses a NUL (ValueError) and a lone surrogate
+    (UnicodeEncodeError). SQLite's tokenizer reads a NUL outside a literal as an illegal
+    character, as it reads U+0001, and any byte >= 0x80 as part of a name, as it reads U+FFFD,
+    so those stand in for them; the analysis reports a NUL itself (SQLite cannot run it)."""
+    sql = sql.replace("\0", "\x01")
+    try:
+        return sqlite3.complete_statement(sql)
+    except UnicodeEncodeError:  # not from a file (those are decoded UTF-8), but split any str
+        return sqlite3.complete_statement(sql.encode("utf-8", "surrogatepass").decode("utf-8", "replace"))
+
+
 def split(text: str) -> list[Statement]:
     """Split a SQL file into statements; empty statements (a lone `;`) are dropped."""
     candidates, _ = _scan(text)
@@ -139,7 +151,7 @@ def split(text: str) -> list[Statement]:
         while index < len(candidates):
             stop = candidates[index] + 1
             index += 1
-            if sqlite3.complete_statement(text[start:stop]):
+            if _complete(text[start:stop]):
                 end = stop
                 break
         complete = end is not None
