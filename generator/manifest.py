@@ -9,7 +9,7 @@ import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from .diagnostics import Diagnostic, GeneratorError
@@ -19,10 +19,11 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-MIGRATION_NAME = re.compile(r"^(?P<number>\d{3,6})_(?P<slug>[a-z0-9]+(?:_[a-z0-9]+)*)\.sql$")
-IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# fullmatch, never `$` (which also matches before a final newline); ASCII digits only.
+MIGRATION_NAME = re.compile(r"(?P<number>[0-9]{3,6})_(?P<slug>[a-z0-9]+(?:_[a-z0-9]+)*)\.sql")
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 SESSION_PLACEHOLDER = "{session_id}"
-LINT_CODE = re.compile(r"^MG\d{3}$")
+LINT_CODE = re.compile(r"MG[0-9]{3}")
 
 GENERATOR_KEYS = {"migrations", "output", "ledger", "lock"}
 DATABASE_KEYS = {"file", "purpose"}
@@ -76,7 +77,7 @@ class _Locator:
     """Finds the manifest line of a table or key; tomllib gives values, not positions."""
 
     def __init__(self, text: str) -> None:
-        self.lines = text.splitlines()
+        self.lines = text.split("\n")  # TOML's line breaks only: splitlines() also breaks at U+2028, \f, ...
         self.migration_headers: list[int] = []
         self.table_lines: dict[str, int] = {}
         for number, line in enumerate(self.lines, start=1):
@@ -107,13 +108,21 @@ class _Locator:
 
 
 def _leaves(base: Path, relative: str) -> bool:
-    """True when `relative` is absolute or resolves (symlinks too) outside `base`."""
+    """True when `relative` is absolute or resolves (symlinks too) outside `base`.
+
+    Judged for every platform: the frozen module is pure Python, so a database path that a
+    Linux build accepts must also stay inside the data dir on Windows (`C:x.db`, `C:/x.db`).
+    """
     pure = PurePosixPath(relative)
     if pure.is_absolute() or Path(relative).is_absolute() or ".." in pure.parts or "\\" in relative:
         return True
+    if PureWindowsPath(relative).drive or "\0" in relative:
+        return True
     try:
         (base / relative).resolve().relative_to(base.resolve())
-    except ValueError:
+    except ValueError:  # outside `base`
+        return True
+    except (OSError, RuntimeError):  # a symlink loop: it cannot be shown to stay inside
         return True
     return False
 
@@ -157,7 +166,7 @@ def _validate(path: Path, shown: str, text: str, data: dict[str, Any]) -> Manife
 
     root = path.parent.resolve()
     for key in sorted(set(data) - TOP_KEYS):
-        report(where.table(key), "MF002", f"unknown key '{key}' (known: generator, databases, migration)")
+        report(where.table(key), "MF002", f"unknown key '{_key(key)}' (known: generator, databases, migration)")
 
     generator = data.get("generator", {})
     if not isinstance(generator, dict):
@@ -166,14 +175,14 @@ def _validate(path: Path, shown: str, text: str, data: dict[str, Any]) -> Manife
     gen_line = where.table("generator")
     for key in sorted(set(generator) - GENERATOR_KEYS):
         report(where.key(gen_line, key), "MF002",
-               f"unknown key 'generator.{key}' (known: ledger, lock, migrations, output)")
+               f"unknown key 'generator.{_key(key)}' (known: ledger, lock, migrations, output)")
     migrations_rel = _string(generator, "migrations", "migrations", gen_line, where, report, "generator")
     output = _string(generator, "output", "cortexdb/_frozen.py", gen_line, where, report, "generator")
     ledger = _string(generator, "ledger", "schema_migrations", gen_line, where, report, "generator")
     lock = _string(generator, "lock", "migrations.lock", gen_line, where, report, "generator")
     if _leaves(root, lock):
         report(where.key(gen_line, "lock"), "MF008", f"'generator.lock' = {lock!r} leaves the project folder")
-    if not IDENTIFIER.match(ledger):
+    if not IDENTIFIER.fullmatch(ledger):
         report(where.key(gen_line, "ledger"), "MF003",
                f"'generator.ledger' must be a plain SQL identifier, not {ledger!r}")
     if _leaves(root, migrations_rel):
@@ -182,6 +191,10 @@ def _validate(path: Path, shown: str, text: str, data: dict[str, Any]) -> Manife
     if _leaves(root, output) or not output.endswith(".py"):
         report(where.key(gen_line, "output"), "MF008",
                f"'generator.output' = {output!r} must be a .py file inside the project folder")
+    for key, value in (("migrations", migrations_rel), ("output", output), ("lock", lock)):
+        if not value.isprintable():  # a newline, an escape code, a right-to-left override
+            report(where.key(gen_line, key), "MF003",
+                   f"'generator.{key}' = {value!r} holds a control or other unprintable character")
     migrations_dir = root / migrations_rel
 
     databases = _databases(data.get("databases", {}), where, report)
@@ -211,7 +224,7 @@ def _string(table: Mapping[str, Any], key: str, default: str | None, header: int
         report(header, "MF003", f"'{prefix}' needs '{key}'")
         return ""
     if not isinstance(value, str):
-        report(where.key(header, key), "MF003", f"'{prefix}.{key}' must be a string, not {type(value).__name__}")
+        report(where.key(header, key), "MF003", f"'{prefix}.{_key(key)}' must be a string, not {type(value).__name__}")
         return str(default or "")
     return value
 
@@ -224,27 +237,32 @@ def _databases(raw: Any, where: _Locator, report: Any) -> dict[str, Database]:
     for name, table in raw.items():
         line = where.table(f"databases.{name}")
         if not isinstance(table, dict):
-            report(line, "MF003", f"'databases.{name}' must be a table")
+            report(line, "MF003", f"'databases.{_key(name)}' must be a table")
             continue
-        if not IDENTIFIER.match(name):
+        if not IDENTIFIER.fullmatch(name):
             report(line, "MF003", f"database name {name!r} must be a plain identifier")
         for key in sorted(set(table) - DATABASE_KEYS):
-            report(where.key(line, key), "MF002", f"unknown key 'databases.{name}.{key}' (known: file, purpose)")
-        file = _string(table, "file", None, line, where, report, f"databases.{name}")
-        purpose = _string(table, "purpose", "", line, where, report, f"databases.{name}")
-        if file:
+            report(where.key(line, key), "MF002",
+                   f"unknown key 'databases.{_key(name)}.{_key(key)}' (known: file, purpose)")
+        file = _string(table, "file", None, line, where, report, f"databases.{_key(name)}")
+        purpose = _string(table, "purpose", "", line, where, report, f"databases.{_key(name)}")
+        if isinstance(table.get("file"), str):  # "" too: the data dir itself is no database file
             check = file.replace(SESSION_PLACEHOLDER, "x")
-            if "{" in check or "}" in check:
+            if not file.isprintable():  # a newline, an escape code, a right-to-left override
                 report(where.key(line, "file"), "MF003",
-                       f"'databases.{name}.file' = {file!r}: the only placeholder is {SESSION_PLACEHOLDER}")
+                       f"'databases.{_key(name)}.file' = {file!r} holds a control or other unprintable character")
+            elif "{" in check or "}" in check:
+                report(where.key(line, "file"), "MF003",
+                       f"'databases.{_key(name)}.file' = {file!r}: the only placeholder is {SESSION_PLACEHOLDER}")
             elif _leaves(Path("/nonexistent-data-dir"), check) or not check.endswith(".db"):
                 report(where.key(line, "file"), "MF008",
-                       f"'databases.{name}.file' = {file!r} must be a .db path inside the data dir")
+                       f"'databases.{_key(name)}.file' = {file!r} must be a .db path inside the data dir")
         found[name] = Database(name=name, file=file, purpose=purpose, line=line)
-    files = [db.file for db in found.values()]
+    # `x.db`, `./x.db` and `X.db` are one file (the last on case-insensitive file systems).
+    files = [PurePosixPath(db.file).as_posix().casefold() for db in found.values()]
     for db in found.values():
-        if files.count(db.file) > 1:
-            report(db.line, "MF003", f"'databases.{db.name}.file' = {db.file!r} is used by another database")
+        if files.count(PurePosixPath(db.file).as_posix().casefold()) > 1:
+            report(db.line, "MF003", f"'databases.{_key(db.name)}.file' = {db.file!r} is used by another database")
     return found
 
 
@@ -261,15 +279,15 @@ def _migrations(raw: Any, where: _Locator, report: Any, databases: Mapping[str, 
             continue
         for key in sorted(set(entry) - MIGRATION_KEYS):
             report(where.key(line, key), "MF002",
-                   f"unknown key '{key}' in [[migration]] (known: allow, database, description, file)")
+                   f"unknown key '{_key(key)}' in [[migration]] (known: allow, database, description, file)")
         file = _string(entry, "file", None, line, where, report, "migration")
         database = _string(entry, "database", None, line, where, report, "migration")
         description = _string(entry, "description", "", line, where, report, "migration")
-        if database and database not in databases:
-            known = ", ".join(sorted(databases)) or "none"
+        if isinstance(entry.get("database"), str) and database not in databases:  # "" too
+            known = ", ".join(_key(name) for name in sorted(databases)) or "none"
             report(where.key(line, "database"), "MF004", f"unknown database {database!r} (known: {known})")
         allow = _allow(entry.get("allow", {}), where.key(line, "allow"), report)
-        if not file:
+        if not isinstance(entry.get("file"), str):  # missing or not a string: reported above
             continue
         listed.add(file)
         file_line = where.key(line, "file")
@@ -277,12 +295,17 @@ def _migrations(raw: Any, where: _Locator, report: Any, databases: Mapping[str, 
             report(file_line, "MF008",
                    f"migration file {file!r} must be a file name inside {_rel(migrations_dir, root)}/")
             continue
-        name = MIGRATION_NAME.match(file)
+        name = MIGRATION_NAME.fullmatch(file)
         if not name:
             report(file_line, "MF005", f"migration file {file!r} is not named NNN_snake_case.sql")
             continue
         path = migrations_dir / file
-        if not path.is_file():
+        try:
+            exists = path.is_file()
+        except OSError as exc:  # e.g. a name longer than the file system allows
+            report(file_line, "MF006", f"migration file {file!r} cannot be read: {exc.strerror}")
+            continue
+        if not exists:
             report(file_line, "MF006", f"migration file {file!r} does not exist in {_rel(migrations_dir, root)}/")
         if not description:
             description = name.group("slug").replace("_", " ")
@@ -299,7 +322,7 @@ def _allow(raw: Any, line: int, report: Any) -> dict[str, str]:
         return {}
     allow: dict[str, str] = {}
     for code, reason in raw.items():
-        if not LINT_CODE.match(code):
+        if not LINT_CODE.fullmatch(code):
             report(line, "MF003", f"'allow' key {code!r} is not a lint code like MG007")
         elif not isinstance(reason, str) or not reason.strip():
             report(line, "MG000", f"'allow' of {code} needs a reason: {{ {code} = \"why this is safe\" }}")
@@ -329,25 +352,48 @@ def _check_numbers(migrations: list[Migration], where: _Locator, report: Any) ->
 
 def _check_unlisted(listed: set[str], migrations_dir: Path, migrations_rel: str, shown: str,
                     problems: list[Diagnostic]) -> None:
-    if not migrations_dir.is_dir():
+    try:
+        found = sorted(migrations_dir.iterdir()) if migrations_dir.is_dir() else None
+    except OSError as exc:  # e.g. a name longer than the file system allows, or no permission
+        problems.append(Diagnostic(shown, 1, 1, "MF006", f"migrations folder {migrations_rel!r} cannot be read: "
+                                   f"{exc.strerror}"))
+        return
+    if found is None:
         problems.append(Diagnostic(shown, 1, 1, "MF006", f"migrations folder {migrations_rel!r} does not exist"))
         return
-    for path in sorted(migrations_dir.iterdir()):
+    for path in found:
         if path.suffix == ".sql" and path.name not in listed:
-            problems.append(Diagnostic(display_path(path), 1, 1, "MF009",
+            problems.append(Diagnostic(_printable(display_path(path)), 1, 1, "MF009",
                                        f"not listed in {shown}: add a [[migration]] entry for it or remove the file"))
 
 
 def display_path(path: Path) -> str:
     """A path as a user typed it: relative to the working directory where possible."""
     try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+        resolved = path.resolve()
+    except (OSError, RuntimeError, ValueError):  # a symlink loop or a NUL: show it unresolved
+        resolved = path.absolute()
+    try:
+        return resolved.relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:
         return str(path)
 
 
 def _rel(path: Path, root: Path) -> str:
     try:
-        return path.relative_to(root).as_posix()
+        return _printable(path.relative_to(root).as_posix())
     except ValueError:
-        return str(path)
+        return _printable(str(path))
+
+
+def _printable(text: str) -> str:
+    """`text` with control and other unprintable characters escaped as `repr` does: one
+    diagnostic stays one line, and a file name cannot send escape codes to a terminal."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _key(name: str) -> str:
+    """A TOML key as the manifest would spell it: bare, or quoted with escapes."""
+    if re.fullmatch(r"[A-Za-z0-9_-]+", name):
+        return name
+    return '"' + _printable(name.replace("\\", "\\\\").replace('"', '\\"')) + '"'
