@@ -7,9 +7,9 @@ The commands run in process (`generator.__main__.main`, about 10 ms a build), ea
 fresh project five folders deep in a sandbox: whatever a `..` in the manifest points at stays in
 the sandbox, where a snapshot shows that nothing outside the outputs was written.
 
-Budgets: `make test` runs the unmarked tests, 3,202 examples (tests/test_paths.py 300 more);
+Budgets: `make test` runs the unmarked tests, 3,002 examples (tests/test_paths.py 300 more);
 `make soak` (CORTEXDB_SOAK=1, `-m soak`) runs their `_soak` twins under the `cortexdb-soak`
-profile, 64,040 examples (and 6,000).
+profile, 60,040 examples (and 6,000).
 """
 
 from __future__ import annotations
@@ -361,12 +361,14 @@ def path_like(suffix: str) -> st.SearchStrategy[str]:
 
 
 # Any TOML value: numbers, booleans, dates and times, arrays, tables, nested.
+def _nested(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.lists(inner, min_size=1, max_size=3) | st.dictionaries(st.text(max_size=5), inner, min_size=1, max_size=3)
+
+
 WRONG = st.recursive(
     st.one_of(st.integers(-(2**63), 2**63 - 1), st.floats(), st.booleans(), st.dates(), st.times(), st.datetimes(),
               st.datetimes(timezones=st.just(datetime.timezone.utc)), st.just([]), st.just({}), st.text(max_size=5)),
-    lambda inner: st.lists(inner, min_size=1, max_size=3) | st.dictionaries(st.text(max_size=5), inner, min_size=1,
-                                                                            max_size=3),
-    max_leaves=6,
+    _nested, max_leaves=6,
 )
 hostile_text = st.one_of(st.text(max_size=20), st.sampled_from([
     "", " ", "a\nb", "\"\"\"", "'''", "\\", "{{ x }}", "{% if %}", "__import__('os').system('id')",
@@ -764,6 +766,8 @@ def known_format_bug(run: Run, argv: list[str], spec: Spec | None) -> bool:
                for reason in entry["allow"].values()] if isinstance(entries, list) else []
     if "; allowed (" in run.err and not all(r.isprintable() for r in reasons):
         return True  # test_an_allow_reason_with_a_newline_keeps_mg200_on_one_line
+    if any("SQLite rejects this statement" in line and not line.isprintable() for line in lines_of(run.err)):
+        return True  # test_sqlite_error_messages_stay_printable
     if argv[0] == "unlock" and not argv[-1].isprintable():
         return True  # test_unlock_keeps_an_odd_target_on_one_line
     odd = any(not Path(rel).name.isprintable() for rel in spec.files)
@@ -837,7 +841,7 @@ def run_spec(spec: Spec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 # Whole projects, every command
 
 
-@fuzz(1000, spec=specs())
+@fuzz(800, spec=specs())
 def test_any_project_ends_in_diagnostics(spec: Spec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     run_spec(spec, tmp_path, monkeypatch, capsys)
@@ -1205,3 +1209,13 @@ def test_lock_lines_are_the_lines_of_the_file(tmp_path: Path, monkeypatch: pytes
     outcome = build_project(tmp_path, monkeypatch, capsys, ONE_DB, {"migrations/001_a.sql": GOOD}, lock=b"# c\x0by\n",
                             contract=False)
     assert outcome.run.err.startswith("migrations.lock:1:1: MG300 "), outcome.run.err
+
+
+@pytest.mark.xfail(strict=True, reason="prove: 'SQLite rejects this statement: {error}' quotes SQLite's message as is, "
+                   "and for a control character outside a literal that message holds the character itself")
+def test_sqlite_error_messages_stay_printable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    files = {"migrations/001_a.sql": b"\x1bCREATE TABLE IF NOT EXISTS t (a);\n"}
+    outcome = build_project(tmp_path, monkeypatch, capsys, ONE_DB, files, contract=False)
+    assert outcome.run.code == 1 and " MG100 " in outcome.run.err
+    assert all(line.isprintable() for line in lines_of(outcome.run.err)), outcome.run.err
