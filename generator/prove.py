@@ -48,8 +48,12 @@ def _connect() -> sqlite3.Connection:
     return conn
 
 
-def run_migration(conn: sqlite3.Connection, migration: ProofInput) -> None:
-    """Apply one migration in its own transaction, as the runtime does; raise _StepFailed."""
+def run_migration(conn: sqlite3.Connection, migration: ProofInput, *, keep_open: bool = False) -> None:
+    """Apply one migration in its own transaction, as the runtime does; raise _StepFailed.
+
+    With `keep_open`, a run that succeeds leaves its transaction open (and foreign keys as
+    the migration wants them) for `end_open_run` to undo.
+    """
     foreign_keys_off = FOREIGN_KEYS_OFF in migration.flags
     if foreign_keys_off:
         conn.execute("PRAGMA foreign_keys=OFF")
@@ -66,13 +70,23 @@ def run_migration(conn: sqlite3.Connection, migration: ProofInput) -> None:
                 last = int(str(migration.steps[-1][1])) if migration.steps else 1
                 raise _StepFailed(last, sqlite3.IntegrityError(
                     f"foreign key violation in table {violation[0]!r} after the migration"))
+        if keep_open:
+            return
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
-        raise
-    finally:
         if foreign_keys_off:
             conn.execute("PRAGMA foreign_keys=ON")
+        raise
+    if foreign_keys_off:
+        conn.execute("PRAGMA foreign_keys=ON")
+
+
+def end_open_run(conn: sqlite3.Connection, migration: ProofInput) -> None:
+    """Roll back a run left open by `run_migration(..., keep_open=True)`."""
+    conn.execute("ROLLBACK")
+    if FOREIGN_KEYS_OFF in migration.flags:
+        conn.execute("PRAGMA foreign_keys=ON")
 
 
 def _row_counts(conn: sqlite3.Connection, schema: Sequence[SchemaRow]) -> dict[str, int]:
@@ -123,12 +137,11 @@ def _prove_database(migrations: Sequence[ProofInput], ledger: str
                     ) -> tuple[tuple[SchemaRow, ...], list[Diagnostic], int]:
     """One database's walk: its final schema, its findings, how many migrations passed.
 
-    One scratch database walks the migrations: each runs, then runs again at once. A second
-    run that fails rolls back to the single-run state; one that changes something is
-    compared against a copy taken before it, which only migrations with allowed findings
-    need (they may rely on running once, and the walk goes on from the single-run state).
-    SQLite's ALTER TABLE re-reads the whole schema, so keeping a second copy of every
-    database would double the dominant cost.
+    One scratch database walks the migrations: each runs and commits, then runs a second
+    time; a second run that changed something is rolled back, so the walk goes on from the
+    state one run of each leaves, even after a finding, and no copy of the database is
+    needed (SQLite's ALTER TABLE re-reads the whole schema, so a second copy would double
+    the dominant cost).
     """
     diagnostics: list[Diagnostic] = []
     proven = 0
@@ -141,66 +154,71 @@ def _prove_database(migrations: Sequence[ProofInput], ledger: str
                 diagnostics.append(Diagnostic(migration.path, exc.line, 1, "MG100",
                                               f"SQLite rejects this statement: {exc}"))
                 break  # later migrations of this database build on this one
-            single = None
-            if migration.allowed is not None:
-                single = _connect()
-                conn.backup(single)
-            finding, diverged = _second_run(conn, migration, ledger)
+            finding = _second_run(conn, migration, ledger)
             if finding is None:
                 proven += 1
-                if single is not None:
-                    single.close()
                 continue
             line, message = finding
-            if single is not None:
+            if migration.allowed is not None:
                 diagnostics.append(Diagnostic(
                     migration.path, line, 1, "MG200",
                     f"{message}; allowed ({migration.allowed}): it relies on running exactly "
                     "once inside its transaction", Severity.WARNING))
                 proven += 1
-                single.backup(conn)  # go on from the state a single run leaves
-                single.close()
-                continue
-            diagnostics.append(Diagnostic(
-                migration.path, line, 1, "MG200",
-                f"migration {migration.version:03d} is not idempotent: {message}; guard "
-                "the statement so a second run changes nothing"))
-            if diverged:
-                break  # the walk is no longer in the state one run of each leaves
+            else:
+                diagnostics.append(Diagnostic(
+                    migration.path, line, 1, "MG200",
+                    f"migration {migration.version:03d} is not idempotent: {message}; guard "
+                    "the statement so a second run changes nothing"))
         return read_schema(conn, ledger), diagnostics, proven
     finally:
         conn.close()
 
 
-def _second_run(conn: sqlite3.Connection, migration: ProofInput, ledger: str
-                ) -> tuple[tuple[int, str] | None, bool]:
-    """Run the migration again; (finding or None, whether the database now differs).
+def _second_run(conn: sqlite3.Connection, migration: ProofInput, ledger: str) -> tuple[int, str] | None:
+    """Run the migration again; the finding, or None when it changed nothing.
 
-    A second run can only change what its statements name (and what hangs off those: the
-    indexes and triggers of a named table), so only those objects and the rows of the named
-    tables are compared. The `schema_version`/`total_changes` check skips even that when
-    nothing moved, which keeps the proof linear in the number of statements instead of
-    quadratic in the size of the schema.
+    The common case costs two pragma reads beside the run: a second run that changes no
+    schema leaves `schema_version` alone, and one that changes no row leaves `total_changes`
+    alone. Otherwise schema and rows are compared, only for what the migration's statements
+    name (and what hangs off a named table): a second run can change nothing else. That
+    keeps the proof linear in the number of statements. A second run that changed something
+    is rolled back, so the walk goes on from the state one run leaves; one that did not is
+    committed (rolling back a schema change makes SQLite re-read the whole schema).
     """
     names = _named(migration)
     schema = _schema_of(conn, names, ledger)
     counts = _row_counts(conn, schema)
     version, changes = _schema_version(conn), conn.total_changes
     try:
-        run_migration(conn, migration)
+        run_migration(conn, migration, keep_open=True)
     except _StepFailed as exc:  # rolled back: the database is as one run left it
-        return (exc.line, f"its second run fails: {exc}"), False
-    if _schema_version(conn) == version and conn.total_changes == changes:
-        return None, False
+        return exc.line, f"its second run fails: {exc}"
+    finding: tuple[int, str] | None = None
+    try:
+        if _schema_version(conn) != version or conn.total_changes != changes:
+            finding = _compare(conn, migration, ledger, names, schema, counts)
+    finally:
+        if finding is None:
+            conn.execute("COMMIT")
+            if FOREIGN_KEYS_OFF in migration.flags:
+                conn.execute("PRAGMA foreign_keys=ON")
+        else:
+            end_open_run(conn, migration)
+    return finding
+
+
+def _compare(conn: sqlite3.Connection, migration: ProofInput, ledger: str, names: str,
+             schema: tuple[SchemaRow, ...], counts: dict[str, int]) -> tuple[int, str] | None:
     again = _schema_of(conn, names, ledger)
     if again != schema:
-        return (_culprit(migration, schema, again), f"its second run {_describe_difference(schema, again)}"), True
+        return _culprit(migration, schema, again), f"its second run {_describe_difference(schema, again)}"
     again_counts = _row_counts(conn, again)
     grown = sorted(t for t in again_counts if again_counts[t] != counts.get(t))
     if grown:
         first_line = int(str(migration.steps[0][1])) if migration.steps else 1
-        return (first_line, f"its second run changes the rows of {', '.join(grown)}"), True
-    return None, False
+        return first_line, f"its second run changes the rows of {', '.join(grown)}"
+    return None
 
 
 _WORD = re.compile(r'[A-Za-z_][A-Za-z0-9_$]*|"(?:[^"]|"")+"|`[^`]+`|\[[^\]]+\]')
