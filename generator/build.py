@@ -112,13 +112,11 @@ def generate(manifest_path: Path, *, use_cache: bool = True) -> BuildResult:
         return BuildResult(manifest=manifest, files=hit["files"], diagnostics=hit["diagnostics"],
                            cached_summary=hit["summary"])
     result = _generate(manifest)
-    lock_path = manifest.root / manifest.lock
-    lock_before = lock_path.read_text(encoding="utf-8") if lock_path.is_file() else None
     if use_cache and not result.failed and not any(d.code == "MG303" for d in result.diagnostics):
         # The next build reads the lock this build writes: key the entry by that state. A
         # build that updated a locked entry warned about it; the next one will not, so it
         # is not replayed from the cache.
-        key = cache.cache_key(manifest, lock_text=result.files.get(manifest.lock, lock_before))
+        key = cache.cache_key(manifest, lock_text=result.files.get(manifest.lock))
         cache.store(manifest, key, result.files, result.diagnostics, result.summary())
     return result
 
@@ -230,9 +228,21 @@ def write_if_changed(path: Path, content: str) -> bool:
 
 
 def write_outputs(result: BuildResult) -> list[str]:
-    """Write every generated file that changed; the relative paths written."""
-    return [rel for rel, content in sorted(result.files.items())
-            if write_if_changed(result.manifest.root / rel, content)]
+    """Write every generated file that changed; the relative paths written.
+
+    A file that cannot be written is bad input (its folder is a file, no permission):
+    GeneratorError, exit 2; what was written before it is complete, never half-written.
+    """
+    written = []
+    for rel, content in sorted(result.files.items()):
+        path = result.manifest.root / rel
+        try:
+            if write_if_changed(path, content):
+                written.append(rel)
+        except OSError as exc:
+            raise GeneratorError([Diagnostic(display_path(path), 1, 1, "MF010",
+                                             f"cannot write: {exc.strerror or exc}")]) from None
+    return written
 
 
 def stale_outputs(result: BuildResult) -> list[str]:

@@ -30,9 +30,22 @@ class Diagnostic:
     message: str
     severity: Severity = Severity.ERROR
 
+    def __post_init__(self) -> None:
+        # One diagnostic, one line: a newline or escape code from a file name, an SQLite
+        # message or a manifest string must not split the line or reach the terminal raw.
+        object.__setattr__(self, "path", printable(self.path))
+        object.__setattr__(self, "message", printable(self.message))
+
     def __str__(self) -> str:
         tag = "" if self.severity is Severity.ERROR else f"{self.severity.value}: "
         return f"{self.path}:{self.line}:{self.col}: {self.code} {tag}{self.message}"
+
+
+def printable(text: str) -> str:
+    """`text` with every non-printable character written as its Python escape."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class GeneratorError(Exception):

@@ -60,7 +60,9 @@ def parse_lock(text: str, shown: str) -> tuple[list[tuple[int, LockEntry]], list
     are not entries: merge conflict markers (MG301) and malformed lines (MG300)."""
     entries: list[tuple[int, LockEntry]] = []
     problems: list[Diagnostic] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # The file's own lines, as git and editors count them (str.splitlines also breaks at
+    # \v, \f, U+2028 and more).
+    for number, line in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
         if not line.strip() or line.startswith("#"):
             continue
         if line.startswith(CONFLICT_MARKERS):

@@ -44,6 +44,8 @@ class _StepFailed(Exception):
 
 def _connect() -> sqlite3.Connection:
     conn = sqlite3.connect(":memory:", isolation_level=None)
+    # The proof never touches the disk: no ATTACH of a file (it works inside a transaction).
+    conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
     conn.execute("PRAGMA foreign_keys=ON")
     return conn
 
@@ -64,6 +66,10 @@ def run_migration(conn: sqlite3.Connection, migration: ProofInput, *, keep_open:
                 execute_steps(conn, [step])
             except sqlite3.Error as exc:
                 raise _StepFailed(int(str(step[1])), exc) from None
+            if not conn.in_transaction:  # COMMIT, END or ROLLBACK in the migration (MG008)
+                conn.execute("BEGIN")  # so that the ROLLBACK below has something to end
+                raise _StepFailed(int(str(step[1])), sqlite3.OperationalError(
+                    "it ends the migration's transaction; the runtime owns transactions"))
         if foreign_keys_off:
             violation = conn.execute("PRAGMA foreign_key_check").fetchone()
             if violation is not None:

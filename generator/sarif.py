@@ -26,6 +26,8 @@ OTHER_RULES: dict[str, tuple[str, str, Severity]] = {
               Severity.ERROR),
     "MF009": ("manifest-unlisted-file", "A SQL file in the migrations folder is not in the manifest.",
               Severity.ERROR),
+    "MF010": ("output-unwritable", "A generated file cannot be written (its folder is a file, no permission).",
+              Severity.ERROR),
     "MG200": ("not-idempotent", "The proof: a second run of the migration fails or changes schema or rows.",
               Severity.ERROR),
     "MG300": ("lock-unreadable", "migrations.lock cannot be read or has a malformed line.", Severity.ERROR),

@@ -90,9 +90,18 @@ def test_github_annotations(tmp_path: Path, command: str, state: str) -> None:
 
 
 def test_github_escapes_properties_and_data() -> None:
-    found = Diagnostic("db/a,b:c%.sql", 3, 7, "MG001", "100% sure\nnext line", Severity.WARNING)
+    found = Diagnostic("db/a,b:c%.sql", 3, 7, "MG001", "100% sure", Severity.WARNING)
     assert format_diagnostics([found], "github") == (
-        "::warning file=db/a%2Cb%3Ac%25.sql,line=3,col=7,title=MG001::100%25 sure%0Anext line")
+        "::warning file=db/a%2Cb%3Ac%25.sql,line=3,col=7,title=MG001::100%25 sure")
+
+
+def test_a_diagnostic_is_always_one_printable_line() -> None:
+    """A newline or an escape code from a file name or an SQLite message is written escaped."""
+    found = Diagnostic("a\nb.sql", 1, 1, "MG100", "SQLite says \x1b[2J\nnext", Severity.ERROR)
+    assert str(found) == "a\\nb.sql:1:1: MG100 SQLite says \\x1b[2J\\nnext"
+    for fmt in ("text", "github"):
+        (line,) = format_diagnostics([found], fmt).splitlines()
+        assert line.isprintable()
 
 
 def validate_sarif(document: dict[str, Any]) -> None:
