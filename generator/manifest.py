@@ -142,10 +142,23 @@ def load_manifest(path: Path) -> Manifest:
             [Diagnostic(shown, 1, 1, "MF001", f"manifest is not UTF-8 (byte {exc.start})")]
         ) from None
     except tomllib.TOMLDecodeError as exc:
+        conflicts = _conflict_markers(raw)
+        if conflicts:  # say what happened, not what the TOML parser makes of it
+            raise GeneratorError([
+                Diagnostic(shown, line, 1, "MF001", "unresolved merge conflict: two branches changed the "
+                           "manifest; keep both [[migration]] entries, give yours the next free number "
+                           "(rename its file), then rebuild")
+                for line in conflicts]) from None
         line, col = _toml_position(exc)
         message = str(exc).split(" (at ", 1)[0]
         raise GeneratorError([Diagnostic(shown, line, col, "MF001", f"bad TOML: {message}")]) from None
     return _validate(path, shown, text, data)
+
+
+def _conflict_markers(raw: bytes) -> list[int]:
+    """The lines of git's `<<<<<<<` / `>>>>>>>` conflict markers."""
+    return [number for number, line in enumerate(raw.split(b"\n"), start=1)
+            if line.startswith((b"<<<<<<< ", b">>>>>>> ")) or line.rstrip(b"\r") in (b"<<<<<<<", b">>>>>>>")]
 
 
 def _toml_position(exc: Exception) -> tuple[int, int]:
