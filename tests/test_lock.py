@@ -184,7 +184,7 @@ def test_two_branches_adding_the_same_number_conflict_and_are_refused(tmp_path: 
     # Left unresolved, the build says so.
     unresolved = generator(repo, "build")
     assert unresolved.returncode == 2
-    assert "manifest.toml:15:1: MF001 bad TOML" in unresolved.stderr
+    assert "manifest.toml:15:1: MF001 unresolved merge conflict" in unresolved.stderr
 
     # Resolved by keeping both sides: without a header of its own the second entry is refused
     # as a TOML error; with one, as two migrations numbered 002.
