@@ -95,9 +95,11 @@ LEDGER_TABLE = ("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER P
 def run_design_floor(path: str, migrations: list[tuple[str, list[str]]]) -> None:
     """Raw `sqlite3` doing what the design asks of the runtime, and nothing else: WAL with
     synchronous=NORMAL, one `BEGIN IMMEDIATE` transaction per migration that also reads the
-    ledger, records its row and writes the fingerprint into `user_version`."""
+    ledger, records its row and writes the fingerprint into `user_version`. The new file
+    switches to WAL without fsyncs, as the runtime's does (it holds nothing yet)."""
     conn = sqlite3.connect(path, isolation_level=None)
     try:
+        conn.execute("PRAGMA synchronous = OFF")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         for number, (file, statements) in enumerate(migrations, 1):

@@ -8,7 +8,7 @@ One line per test that ran: trials, faults survived, anything lost. The figures 
   its `_check_prefix` follows one SIGKILL and checks every database (a call that raises is a
   loss), each `_check_complete` inside the loop is a run that finished before its kill point;
 - Hypothesis tests: the statistics Hypothesis collects for each test (valid examples run,
-  failing examples).
+  failing examples, including those run again while shrinking, and distinct failures).
 
 A test without figures still gets a line with its outcome, so nothing is silently left out.
 """
@@ -26,6 +26,7 @@ _ROWS = pytest.StashKey[list[tuple[str, dict[str, Any]]]]()
 _OUTCOMES: dict[str, list[str]] = {}  # nodeid: the outcome of each phase (setup, call, teardown)
 _KILL_SOAK = "test_kill_9_soak"
 _HYPOTHESIS_CASES = re.compile(r"(\d+) passing, (\d+) failing, and (\d+) invalid")
+_HYPOTHESIS_DISTINCT = re.compile(r"Found (\d+) (?:more )?distinct error")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -87,8 +88,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             passing += int(match.group(1))
             failing += int(match.group(2))
             invalid += int(match.group(3))
+        distinct = sum(int(n) for n in _HYPOTHESIS_DISTINCT.findall(statistics))
+        detail = f"{invalid} invalid examples discarded by Hypothesis"
+        if failing:  # shrinking re-runs a failure many times: say how many different ones there were
+            detail += f"; {distinct} distinct failure(s), the failing examples include those tried while shrinking"
         figures = {"trials": passing + failing, "unit": "examples", "survived": passing, "lost": failing,
-                   "detail": f"{invalid} invalid examples discarded by Hypothesis"}
+                   "detail": detail}
     item.config.stash[_ROWS].append((item.nodeid, figures))
 
 
