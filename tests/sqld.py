@@ -16,7 +16,6 @@ exits, whatever happened inside it. Waiting is always polling an observable cond
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import functools
 import json
@@ -32,6 +31,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
+
+from cortexdb._hrana import decode_value, encode_value
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTALL_SCRIPT = ROOT / "tools" / "install-sqld"
@@ -300,32 +301,6 @@ def data_files(node: SqldNode) -> dict[str, bytes]:
 # --- talking to a server independently of the adapter under test (an oracle) ---------------
 
 
-def _encode(value: Value) -> dict[str, Any]:
-    if value is None:
-        return {"type": "null"}
-    if isinstance(value, bool | int):
-        return {"type": "integer", "value": str(int(value))}
-    if isinstance(value, float):
-        return {"type": "float", "value": value}
-    if isinstance(value, bytes):
-        return {"type": "blob", "base64": base64.b64encode(value).decode()}
-    return {"type": "text", "value": value}
-
-
-def _decode(cell: dict[str, Any]) -> Value:
-    kind = cell["type"]
-    if kind == "null":
-        return None
-    if kind == "integer":
-        return int(cell["value"])
-    if kind == "float":
-        return float(cell["value"])
-    if kind == "blob":
-        text = str(cell["base64"])
-        return base64.b64decode(text + "=" * (-len(text) % 4))  # sqld omits the padding
-    return str(cell["value"])
-
-
 def _post(url: str, body: dict[str, Any], timeout: float, auth_token: str) -> dict[str, Any]:
     headers = {"Content-Type": "application/json"}
     if auth_token:
@@ -342,11 +317,11 @@ def _post(url: str, body: dict[str, Any], timeout: float, auth_token: str) -> di
 def _rows(result: dict[str, Any]) -> list[tuple[Value, ...]]:
     if result["type"] != "ok":
         raise HranaError(result["error"]["message"], result["error"].get("code"))
-    return [tuple(_decode(cell) for cell in row) for row in result["response"]["result"]["rows"]]
+    return [tuple(decode_value(cell) for cell in row) for row in result["response"]["result"]["rows"]]
 
 
 def _execute(sql: str, args: Sequence[Value]) -> dict[str, Any]:
-    return {"type": "execute", "stmt": {"sql": sql, "args": [_encode(a) for a in args]}}
+    return {"type": "execute", "stmt": {"sql": sql, "args": [encode_value(a) for a in args]}}
 
 
 def query(
