@@ -22,6 +22,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
+    from ._apply import Outcome
     from ._catalog import Catalog, DatabaseSpec
     from ._dbapi import Backend
     from ._status import DatabaseStatus
@@ -294,13 +295,14 @@ def _migrate_slow(
     busy_timeout: float,
     progress: Progress | None,
 ) -> str | None:
-    from ._apply import apply_pending
+    from ._apply import Outcome, apply_pending
     from ._backup import BackupRun
     from ._local import LocalFile
 
     backups = BackupRun(root) if backup else None
     try:
         for done, (index, spec, path) in enumerate(slow, 1):
+            outcome = None
             backend: Backend
             if is_url(path):
                 from ._remote import RemoteDatabase
@@ -308,7 +310,12 @@ def _migrate_slow(
                 backend = RemoteDatabase(spec.name, path, busy_timeout)
             else:
                 backend = LocalFile(path, os.path.relpath(path, root), busy_timeout, backups)
-            outcome = apply_pending(catalog, spec, backend)
+                if not os.path.lexists(path):
+                    outcome = _create(catalog, spec, path, busy_timeout)
+                    if outcome is None and _is_current(spec, path, busy_timeout):
+                        outcome = Outcome()  # another process created it meanwhile
+            if outcome is None:
+                outcome = apply_pending(catalog, spec, backend)
             if outcome.applied:
                 state = MIGRATED
             elif outcome.adopted:
@@ -324,6 +331,16 @@ def _migrate_slow(
     finally:
         backup_dir = backups.finish() if backups is not None else None
     return backup_dir
+
+
+def _create(catalog: Catalog, spec: DatabaseSpec, path: str, busy_timeout: float) -> Outcome | None:
+    """A database that does not exist yet, built aside and published whole (see `_local.create_aside`)."""
+    from ._apply import apply_pending
+    from ._connect import make_parent_dir
+    from ._local import create_aside
+
+    make_parent_dir(path)
+    return create_aside(path, busy_timeout, lambda backend: apply_pending(catalog, spec, backend))
 
 
 def _dry_run(

@@ -84,6 +84,7 @@ class _Migrator:
             while True:
                 try:
                     if self._transaction(self.conn):
+                        self.backend.finish(self.conn)
                         return self.outcome
                 except CortexDBError as error:
                     if not error.retryable:

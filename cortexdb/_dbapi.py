@@ -66,5 +66,8 @@ class Backend(Protocol):
     def commit(self, conn: Connection, statements: Sequence[tuple[str, Sequence[Any]]] = ()) -> None:
         """Run `statements` (the ledger row, the fingerprint), then COMMIT."""
 
+    def finish(self, conn: Connection) -> None:
+        """After the last transaction, the database up to date, before the connection closes."""
+
     def reconnect(self, conn: Connection) -> Connection:
         """After a retryable error: a connection to start the transaction over with."""

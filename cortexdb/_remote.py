@@ -197,6 +197,9 @@ class RemoteDatabase:
                 detail=error.detail,
             ) from error
 
+    def finish(self, conn: Connection) -> None:
+        pass
+
     def reconnect(self, conn: Connection) -> Connection:
         self.held = None
         conn.close()  # rolls back what the server still has open, if it answers

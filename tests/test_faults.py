@@ -37,7 +37,9 @@ from runtime_support import (
     run_cli,
     shared_databases,
     snapshot,
+    synthetic_frozen,
     user_version,
+    write_frozen,
 )
 
 import cortexdb
@@ -145,8 +147,14 @@ def _file_size_limit(limit: int) -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
 
-def test_disk_full_mid_migration_file_size_limit(tmp_path: Path, templates: dict[str, Path]) -> None:
-    """RLIMIT_FSIZE well below cortex.db's final size: its first migrations fit, the rest cannot."""
+def _no_aside_files(data: Path) -> list[str]:
+    """What a failed creation must not leave: the files a new database is built in (`..NAME.new`)."""
+    return sorted(str(p.relative_to(data)) for p in data.rglob("..*"))
+
+
+def test_disk_full_while_creating_a_database_file_size_limit(tmp_path: Path, templates: dict[str, Path]) -> None:
+    """RLIMIT_FSIZE well below cortex.db's final size on an empty data dir: a new database is built
+    aside and appears whole or not at all, so nothing is published and nothing is left behind."""
     data = tmp_path / "data"
     limit = (templates["complete"] / "cortex.db").stat().st_size // 3
     proc = subprocess.run(child_command(["db", "migrate", "--data-dir", str(data)]), capture_output=True,
@@ -156,9 +164,43 @@ def test_disk_full_mid_migration_file_size_limit(tmp_path: Path, templates: dict
     assert proc.returncode == 1, proc.stderr
     message = _one_line(proc.stderr)
     assert str(data / "cortex.db") in message and "error" in message
-    counts = assert_prefixes(data)
-    assert 0 < counts["cortex"] < len(CATALOG.databases["cortex"].migrations), counts
+    assert not (data / "cortex.db").exists()
+    assert _no_aside_files(data) == []
+    assert set(assert_prefixes(data).values()) == {0}
     _recovers(data)
+
+
+# An existing database, then two migrations: a small one that fits under the limit and one that
+# writes 4 MB, which cannot.
+GROW_V1 = (1, "main", "CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, body TEXT);")
+GROW_V2 = (2, "main", "CREATE TABLE IF NOT EXISTS tags (id INTEGER PRIMARY KEY, name TEXT);")
+GROW_V3 = (3, "main", "INSERT OR IGNORE INTO notes (id, body) VALUES (1, hex(zeroblob(2000000)));")
+
+
+def test_disk_full_mid_migration_of_an_existing_database(tmp_path: Path) -> None:
+    """RLIMIT_FSIZE hit by a migration of an existing database: the ones before it stay committed,
+    it is rolled back with nothing recorded, and the next run applies it."""
+    data = tmp_path / "data"
+    v1, v3 = synthetic_frozen([GROW_V1]), synthetic_frozen([GROW_V1, GROW_V2, GROW_V3])
+    cortexdb.migrate(data, frozen=v1, backup=False)
+    frozen_file = write_frozen(v3, tmp_path / "frozen_v3.py")
+    proc = subprocess.run(child_command(["db", "migrate", "--no-backup", "--data-dir", str(data)], frozen_file),
+                          capture_output=True, text=True, env=child_env(), stdin=subprocess.DEVNULL,
+                          timeout=120, preexec_fn=functools.partial(_file_size_limit, 1_000_000))
+
+    assert proc.returncode == 1, proc.stderr
+    message = _one_line(proc.stderr)
+    assert str(data / "main.db") in message and "migration 3 (003_m3.sql)" in message, message
+    assert "rolled back" in message, message
+    assert [row[0] for row in ledger_rows(data / "main.db")] == [1, 2]
+    assert live_schema(data / "main.db") == tuple(synthetic_frozen([GROW_V1, GROW_V2]).DATABASES["main"]["schema"])
+    catalog = load_catalog(v3)
+    done = catalog.databases["main"].migrations[:2]
+    assert user_version(data / "main.db") == fingerprint(catalog.ledger, "main", done)
+
+    retry = run_cli("migrate", "--data-dir", str(data), frozen_file=frozen_file)
+    assert retry.returncode == 0, retry.stderr
+    assert [row[0] for row in ledger_rows(data / "main.db")] == [1, 2, 3]
 
 
 def test_disk_full_error_names_the_migration_and_says_rolled_back(
@@ -217,8 +259,9 @@ def test_disk_full_mid_migration_small_filesystem(tmp_path: Path, templates: dic
     assert (out / "full.rc").read_text().strip() == "1"
     message = _one_line((out / "full.stderr").read_text())
     assert str(data / "cortex.db") in message and "disk is full" in message
-    counts = assert_prefixes(out / "after_fault")
-    assert 0 < counts["cortex"] < len(CATALOG.databases["cortex"].migrations), counts
+    assert not (out / "after_fault" / "cortex.db").exists()  # a new database appears whole or not at all
+    assert _no_aside_files(out / "after_fault") == []
+    assert_prefixes(out / "after_fault")
     assert_complete(out / "after_retry")
 
 
@@ -237,7 +280,8 @@ def test_read_only_data_dir_is_refused_untouched(tmp_path: Path, templates: dict
 
     assert proc.returncode == 2, proc.stdout + proc.stderr
     message = _one_line(proc.stderr)
-    assert str(data / "cortex.db") in message and "cannot open the database for writing" in message
+    expected = "cannot open the database for writing" if state != "empty" else "cannot create the database"
+    assert str(data / "cortex.db") in message and expected in message, message
     assert snapshot(data) == before
     _recovers(data)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import random
+import shutil
 import signal
 import subprocess
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 from runtime_support import (
     applied_by_output,
+    derived,
     expected_ledger,
     ledger_rows,
     live_schema,
@@ -29,6 +31,7 @@ from runtime_support import (
     write_frozen,
 )
 
+import cortexdb
 from cortexdb._catalog import fingerprint, load_catalog
 
 FROZEN = real_frozen()
@@ -88,8 +91,8 @@ def _check_prefix(data: Path) -> None:
         assert user_version(path) == expected, (name, count)
 
 
-def _count_events(tmp_path: Path, frozen_file: Path) -> int:
-    process = spawn_cli("migrate", "--data-dir", str(tmp_path / "calibration"), "--debug",
+def _count_events(data: Path, frozen_file: Path) -> int:
+    process = spawn_cli("migrate", "--data-dir", str(data), "--debug",
                         frozen_file=frozen_file, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, stderr = process.communicate(timeout=300)
     assert process.returncode == 0, stderr
@@ -97,16 +100,25 @@ def _count_events(tmp_path: Path, frozen_file: Path) -> int:
 
 
 def kill_and_recover(tmp_path: Path, frozen_file: Path, kills: int, seed: int) -> None:
+    """Kills land in both ways a database is migrated: every other data dir starts empty (each
+    database is built aside and linked into place whole), the others hold every database
+    migrated up to 041 (pending migrations, the 042 rebuild among them, applied in place)."""
     rng = random.Random(seed)
-    events = _count_events(tmp_path, frozen_file)
-    assert events > 100  # enough distinct points to kill at
+    partial = tmp_path / "upto041"
+    cortexdb.migrate(partial, frozen=derived(FROZEN, upto=41), backup=False)
+    starts: list[Path | None] = [None, partial]
+    events = []
+    for number, start in enumerate(starts):
+        calibration = _fresh_data_dir(tmp_path / f"calibration{number}", start)
+        events.append(_count_events(calibration, frozen_file))
+    assert min(events) > 30  # enough distinct points to kill at
     done = completed = 0
-    data = tmp_path / "data0"
+    data = _fresh_data_dir(tmp_path / "data0", starts[0])
     while done < kills:
         process = spawn_cli("migrate", "--data-dir", str(data), "--debug", frozen_file=frozen_file,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         assert process.stderr is not None
-        target = rng.randint(1, events)
+        target = rng.randint(1, events[completed % 2])
         for seen, _ in enumerate(process.stderr, 1):
             if seen == target:
                 process.send_signal(signal.SIGKILL)
@@ -120,13 +132,20 @@ def kill_and_recover(tmp_path: Path, frozen_file: Path, kills: int, seed: int) -
             assert returncode == 0, f"seed {seed}, kill {done}"
             _check_complete(data)
             completed += 1
-            data = tmp_path / f"data{completed}"
+            data = _fresh_data_dir(tmp_path / f"data{completed}", starts[completed % 2])
     final = run_cli("migrate", "--data-dir", str(data), frozen_file=frozen_file)
     assert final.returncode == 0, final.stderr
     _check_complete(data)
     assert run_cli("verify", "--data-dir", str(data), frozen_file=frozen_file).returncode == 0
+    assert sorted(p.name for p in data.rglob("..*")) == []  # what killed builds left is gone
     published = [p for p in (data / "backups").glob("2*")] if (data / "backups").exists() else []
     assert len(published) <= 5
+
+
+def _fresh_data_dir(path: Path, start: Path | None) -> Path:
+    if start is not None:
+        shutil.copytree(start, path)
+    return path
 
 
 def test_kill_9_at_random_moments(tmp_path: Path, frozen_file: Path) -> None:
