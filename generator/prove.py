@@ -242,12 +242,19 @@ def _named(migration: ProofInput) -> str:
 
 
 def _schema_of(conn: sqlite3.Connection, names: str, ledger: str) -> tuple[SchemaRow, ...]:
-    """The schema rows of the named objects and of everything on a named table."""
+    """The schema rows of the named objects and of everything on a named table.
+
+    This scans the whole of sqlite_master, twice per migration, so it is written for speed:
+    `unlikely` makes SQLite test the few names first and the LIKE only on what matched, and
+    NOCASE compares as `lower(name) IN names` did (both fold ASCII letters only; `names` is
+    lower case) without calling a function per row.
+    """
     rows = conn.execute(
-        "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name != ? AND name NOT LIKE 'sqlite\\_%' "
-        "ESCAPE '\\' AND (lower(name) IN (SELECT value FROM json_each(?)) "
-        "OR lower(tbl_name) IN (SELECT value FROM json_each(?))) ORDER BY type, name",
-        (ledger, names, names),
+        "SELECT type, name, tbl_name, sql FROM sqlite_master "
+        "WHERE unlikely(name COLLATE NOCASE IN (SELECT value FROM json_each(?)) "
+        "OR tbl_name COLLATE NOCASE IN (SELECT value FROM json_each(?))) "
+        "AND name != ? AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY type, name",
+        (names, names, ledger),
     )
     return tuple((str(r[0]), str(r[1]), str(r[2]), r[3]) for r in rows)
 
