@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
     from ._apply import Outcome
+    from ._backup import BackupRun
     from ._catalog import Catalog, DatabaseSpec
     from ._dbapi import Backend
     from ._status import DatabaseStatus
@@ -295,37 +296,28 @@ def _migrate_slow(
     busy_timeout: float,
     progress: Progress | None,
 ) -> str | None:
-    from ._apply import Outcome, apply_pending
-    from ._backup import BackupRun
-    from ._local import LocalFile
-
-    backups = BackupRun(root) if backup else None
+    # Imported only once there is work: a process that finds every missing database being
+    # created by another one only waits for it (`_aside`), and never needs the applier.
+    backups: BackupRun | None = None
     try:
         for done, (index, spec, path) in enumerate(slow, 1):
             outcome = None
-            backend: Backend
-            if is_url(path):
-                from ._remote import RemoteDatabase
+            if not is_url(path) and not os.path.lexists(path):
+                outcome = _create(catalog, spec, path, busy_timeout)
+            if outcome is None and os.path.lexists(path) and _is_current(spec, path, busy_timeout):
+                # Created (or brought up to date) by another process since this run looked.
+                results[index] = DatabaseResult(spec.name, path, UP_TO_DATE, session=spec.session)
+            else:
+                if outcome is None:
+                    if backup and backups is None and not is_url(path):
+                        from ._backup import BackupRun
 
-                backend = RemoteDatabase(spec.name, path, busy_timeout)
-            else:
-                backend = LocalFile(path, os.path.relpath(path, root), busy_timeout, backups)
-                if not os.path.lexists(path):
-                    outcome = _create(catalog, spec, path, busy_timeout)
-                    if outcome is None and _is_current(spec, path, busy_timeout):
-                        outcome = Outcome()  # another process created it meanwhile
-            if outcome is None:
-                outcome = apply_pending(catalog, spec, backend)
-            if outcome.applied:
-                state = MIGRATED
-            elif outcome.adopted:
-                state = ADOPTED
-            else:
-                state = UP_TO_DATE
-            results[index] = DatabaseResult(
-                spec.name, path, state, tuple(outcome.applied), backed_up=outcome.backed_up,
-                session=spec.session,
-            )
+                        backups = BackupRun(root)
+                    outcome = _apply_in_place(catalog, spec, root, path, busy_timeout, backups)
+                results[index] = DatabaseResult(
+                    spec.name, path, _state(outcome), tuple(outcome.applied), backed_up=outcome.backed_up,
+                    session=spec.session,
+                )
             if progress is not None:
                 progress(done, len(slow), path)
     finally:
@@ -333,14 +325,42 @@ def _migrate_slow(
     return backup_dir
 
 
+def _state(outcome: Outcome) -> str:
+    if outcome.applied:
+        return MIGRATED
+    return ADOPTED if outcome.adopted else UP_TO_DATE
+
+
 def _create(catalog: Catalog, spec: DatabaseSpec, path: str, busy_timeout: float) -> Outcome | None:
-    """A database that does not exist yet, built aside and published whole (see `_local.create_aside`)."""
-    from ._apply import apply_pending
+    """A database that does not exist yet, built aside and linked into place whole (`_aside`)."""
+    from ._aside import create
     from ._connect import make_parent_dir
-    from ._local import create_aside
+
+    def build(aside: str) -> Outcome:
+        from ._apply import apply_pending
+        from ._local import AsideFile
+
+        return apply_pending(catalog, spec, AsideFile(path, aside, busy_timeout))
 
     make_parent_dir(path)
-    return create_aside(path, busy_timeout, lambda backend: apply_pending(catalog, spec, backend))
+    return create(path, busy_timeout, build)
+
+
+def _apply_in_place(
+    catalog: Catalog, spec: DatabaseSpec, root: str, path: str, busy_timeout: float, backups: BackupRun | None
+) -> Outcome:
+    from ._apply import apply_pending
+
+    backend: Backend
+    if is_url(path):
+        from ._remote import RemoteDatabase
+
+        backend = RemoteDatabase(spec.name, path, busy_timeout)
+    else:
+        from ._local import LocalFile
+
+        backend = LocalFile(path, os.path.relpath(path, root), busy_timeout, backups)
+    return apply_pending(catalog, spec, backend)
 
 
 def _dry_run(

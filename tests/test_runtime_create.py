@@ -27,7 +27,7 @@ from runtime_support import (
 )
 
 import cortexdb
-from cortexdb import _local
+from cortexdb import _aside
 from cortexdb._api import MIGRATED
 from cortexdb._catalog import load_catalog
 
@@ -75,7 +75,7 @@ os.close(fd)
 def _hold_aside(data: Path, template: Path | None = None) -> subprocess.Popen[str]:
     """A process that holds the lock of main.db's aside file, as one creating it does."""
     data.mkdir(parents=True, exist_ok=True)
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_ASIDE, _local.aside_path(str(data / "main.db")),
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_ASIDE, _aside.aside_path(str(data / "main.db")),
                                str(data / "main.db"), str(template or "-")],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
@@ -132,7 +132,7 @@ def test_what_a_killed_creation_left_is_built_again(tmp_path: Path) -> None:
     stale = tmp_path / "stale"
     cortexdb.migrate(stale, frozen=synthetic_frozen([V1, (3, "main", "CREATE TABLE IF NOT EXISTS x (y);")]))
     data.mkdir()
-    aside = Path(_local.aside_path(str(data / "main.db")))
+    aside = Path(_aside.aside_path(str(data / "main.db")))
     aside.write_bytes((stale / "main.db").read_bytes()[:1500])
     Path(str(aside) + "-wal").write_bytes(b"not a wal" * 100)
     Path(str(aside) + "-journal").write_bytes(b"not a journal" * 100)
@@ -146,7 +146,7 @@ def test_what_a_killed_creation_left_is_built_again(tmp_path: Path) -> None:
 
 def test_an_aside_file_is_never_taken_for_a_session(tmp_path: Path) -> None:
     cortexdb.open_session(tmp_path, "s1", frozen=SMALL).close()
-    Path(_local.aside_path(str(tmp_path / "sessions" / "s2.db"))).write_bytes(b"")
+    Path(_aside.aside_path(str(tmp_path / "sessions" / "s2.db"))).write_bytes(b"")
     result = cortexdb.migrate(tmp_path, frozen=SMALL)
     assert sorted(os.path.basename(r.path) for r in result.databases) == ["main.db", "s1.db"]
     assert [os.path.basename(s.path) for s in cortexdb.status(tmp_path, frozen=SMALL)] == ["main.db", "s1.db"]
@@ -161,10 +161,10 @@ def test_without_hard_links_a_new_database_is_migrated_in_place(
         raise OSError(errno.EPERM, "Operation not permitted")
 
     monkeypatch.setattr(os, "link", no_links)
-    monkeypatch.setattr(_local, "_hard_links", True)
+    monkeypatch.setattr(_aside, "hard_links", True)
     result = cortexdb.migrate(tmp_path, frozen=SMALL)
     assert [r.state for r in result.databases] == [MIGRATED]
-    assert _local._hard_links is False
+    assert _aside.hard_links is False
     assert ledger_rows(tmp_path / "main.db") == expected_ledger(SMALL, "main")
     assert _asides(tmp_path) == []
     cortexdb.open_session(tmp_path, "s1", frozen=SMALL).close()  # straight in place now
