@@ -192,10 +192,12 @@ def run_quiet(command: list[str], env: dict[str, str]) -> None:
         raise RuntimeError(f"{' '.join(command)}: exit {proc.returncode}: {proc.stderr.strip()}")
 
 
-def start_together(count: int, data: Path, env: dict[str, str]) -> None:
-    """`count` whole processes started at once on `data`; returns when all have exited 0."""
-    command, _ = cortex_command()
-    processes = [subprocess.Popen([*command, "db", "migrate", "--data-dir", str(data)], env=env,
+def start_together(count: int, data: Path, env: dict[str, str], command: list[str] | None = None) -> None:
+    """`count` whole processes started at once on `data` (or `command` instead); returns when all
+    have exited 0."""
+    if command is None:
+        command = [*cortex_command()[0], "db", "migrate", "--data-dir", str(data)]
+    processes = [subprocess.Popen(command, env=env,
                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.PIPE, text=True) for _ in range(count)]
     failed = [(p.wait(), p.stderr.read() if p.stderr else "") for p in processes]
@@ -403,12 +405,18 @@ def run(quick: bool = False) -> list[Row]:
         scratch.clear()
 
         # -- 16 processes on one empty data dir -----------------------------------------------
+        bare = [sys.executable, "-c", "import sqlite3"]
         together = interleaved({"16": lambda: start_together(16, scratch.current, env),
-                                "1": lambda: start_together(1, scratch.current, env)},
+                                "1": lambda: start_together(1, scratch.current, env),
+                                "bare": lambda: start_together(16, scratch.current, env, command=bare)},
                                repeat=2 if quick else 4, setup=scratch.next)
         rows.append(Row(f"16 `{shown} db migrate` started together, empty data dir, whole processes",
                         together["16"], Sample("one process alone", together["1"].seconds),
                         "wall <= 2x", together["16"].median <= 2 * together["1"].median))
+        # The physical floor of the row above on this machine: interpreters alone, no work at all.
+        rows.append(Row(f"16 `{shown} db migrate` started together: against 16 bare interpreters started together",
+                        together["16"], Sample('16 x python -c "import sqlite3"', together["bare"].seconds),
+                        "— (informative)", None))
         scratch.clear()
         barrier = barrier_rounds({"16": 16, "1": 1}, scratch, env, repeat=2 if quick else 4)
         rows.append(Row("16 processes released together from a start barrier (imports done), empty data dir",
