@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,17 +62,31 @@ def measure(label: str, run: Callable[[], object], *, repeat: int = 7,
 
 
 def interleaved(pairs: dict[str, Callable[[], object]], *, repeat: int = 7,
-                setup: Callable[[], object] | None = None) -> dict[str, Sample]:
-    """Time several contenders alternately, so drift of a noisy machine hits all alike."""
+                setup: Callable[[], object] | None = None,
+                retry: Callable[[str, Exception], bool] | None = None) -> dict[str, Sample]:
+    """Time several contenders alternately, so drift of a noisy machine hits all alike.
+
+    `retry(name, error)` True: that run failed for a reason outside the contender's control;
+    it is run again after a new `setup` (at most twice), its failed time discarded and the
+    failure reported on stderr.
+    """
     times: dict[str, list[float]] = {name: [] for name in pairs}
     for round_ in range(repeat + 1):
         for name, run in pairs.items():
-            if setup:
-                setup()
-            start = time.perf_counter()
-            run()
-            if round_:  # the first round warms caches and is not counted
-                times[name].append(time.perf_counter() - start)
+            for attempt in range(3):
+                if setup:
+                    setup()
+                start = time.perf_counter()
+                try:
+                    run()
+                except Exception as error:
+                    if retry is None or attempt == 2 or not retry(name, error):
+                        raise
+                    print(f"note: {name} failed ({error}); run again", file=sys.stderr, flush=True)
+                    continue
+                if round_:  # the first round warms caches and is not counted
+                    times[name].append(time.perf_counter() - start)
+                break
     return {name: Sample(name, seconds) for name, seconds in times.items()}
 
 

@@ -120,6 +120,14 @@ def libsql_floor(libsql: Any, url: str, migrations: list[tuple[str, list[str]]])
         conn.close()
 
 
+def baseline_interrupted(name: str, error: Exception) -> bool:
+    """The libsql client's baselines fail now and then with the server's "SQLite error:
+    interrupted" (about 1 run in 120 here, with nothing in sqld's log and no other client;
+    cortexdb's own client never has in the same loops). Such a run is repeated on new servers;
+    cortexdb's runs never are."""
+    return name != "cortexdb" and "SQLite error: interrupted" in str(error)
+
+
 def libsql_up_to_date(libsql: Any, url: str) -> None:
     conn = libsql.connect(url, isolation_level=None)
     try:
@@ -172,7 +180,7 @@ def run(quick: bool = False) -> list[Row]:
                     libsql_floor(libsql, servers.urls[name], sql[name])
 
             fresh = interleaved({"cortexdb": cortexdb_fresh, "libsql by hand": by_hand_fresh, "floor": floor_fresh},
-                                repeat=3 if quick else 7, setup=servers.next)
+                                repeat=3 if quick else 7, setup=servers.next, retry=baseline_interrupted)
             what = f"sqld: fresh apply, {len(shared)} databases ({migrations} migrations), local sqld, in process"
             rows.append(Row(
                 f"{what}: against one transaction per database by hand",
