@@ -36,10 +36,16 @@ def _copy_shipped(into: Path) -> Path:
 
 
 def _timed_child(project: Path) -> tuple[float, int]:
-    """Seconds and peak RSS (KiB) of one build in a child process."""
-    code = ("import resource, runpy, sys; sys.argv=['generator','build']\n"
+    """Seconds and peak RSS (KiB) of one build in a child process.
+
+    The build may fork worker processes (generator/workers.py): their memory counts too, as
+    the largest worker's peak once per worker beside the build's own peak (an upper bound).
+    """
+    code = ("import os, resource, runpy, sys; sys.argv=['generator','build']\n"
             "try:\n    runpy.run_module('generator', run_name='__main__')\nexcept SystemExit:\n    pass\n"
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+            "own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+            "worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+            "print(own + min(2, len(os.sched_getaffinity(0))) * worker)")
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", code], cwd=project, env=_env(), check=True,
                           capture_output=True, text=True)

@@ -10,7 +10,6 @@ import difflib
 import hashlib
 import os
 import tempfile
-from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -97,11 +96,13 @@ def compile_file(manifest: Manifest, migration: Migration, context: Any,
     )
 
 
-def generate(manifest_path: Path, *, use_cache: bool = True) -> BuildResult:
+def generate(manifest_path: Path, *, use_cache: bool = True, jobs: int | None = None) -> BuildResult:
     """Validate, lint, prove and render; raise GeneratorError (exit 2) on a bad manifest.
 
     With `use_cache`, inputs identical to the last successful build return its result
-    without parsing anything (see cache.py).
+    without parsing anything (see cache.py). `jobs` is how many worker processes build the
+    databases side by side (None: chosen by the project's size and the cores; see workers.py);
+    the result is the same for any number.
     """
     from . import cache
 
@@ -111,7 +112,7 @@ def generate(manifest_path: Path, *, use_cache: bool = True) -> BuildResult:
     if hit is not None:
         return BuildResult(manifest=manifest, files=hit["files"], diagnostics=hit["diagnostics"],
                            cached_summary=hit["summary"])
-    result = _generate(manifest)
+    result = _generate(manifest, jobs)
     if use_cache and not result.failed and not any(d.code == "MG303" for d in result.diagnostics):
         # The next build reads the lock this build writes: key the entry by that state. A
         # build that updated a locked entry warned about it; the next one will not, so it
@@ -121,31 +122,19 @@ def generate(manifest_path: Path, *, use_cache: bool = True) -> BuildResult:
     return result
 
 
-def _generate(manifest: Manifest) -> BuildResult:
-
-    from .lint import LintContext
-    from .prove import ProofInput, prove
+def _generate(manifest: Manifest, jobs: int | None = None) -> BuildResult:
     from .render import render_frozen
+    from .workers import build_databases
 
     result = BuildResult(manifest=manifest)
-    contexts: dict[str, Any] = defaultdict(lambda: LintContext(created_tables=set(), created_columns=set()))
-    for migration in manifest.migrations:
-        compiled = compile_file(manifest, migration, contexts[migration.database], result.diagnostics)
-        if compiled is not None:
-            result.compiled.append(compiled)
-
+    shares = build_databases(manifest, jobs)
+    # Merged in manifest order, so nothing depends on where or in which order a share was built.
+    compiled = {c.migration.file: c for share in shares for c in share.compiled}
+    result.compiled = [compiled[m.file] for m in manifest.migrations if m.file in compiled]
+    result.diagnostics = [d for share in shares for d in share.diagnostics]
     _reconcile_lock(manifest, result)
-    broken = {d.path for d in result.diagnostics if d.code == "MG100"}
-    plans: dict[str, list[ProofInput]] = {name: [] for name in manifest.databases}
-    for item in result.compiled:
-        plans[item.migration.database].append(ProofInput(
-            version=item.migration.version, path=item.shown, steps=item.steps, flags=item.flags,
-            allowed=item.allowed))
-    # A database whose SQL does not even parse is not proven: its errors are already reported.
-    provable = {name: plan for name, plan in plans.items() if not any(p.path in broken for p in plan)}
-    proof = prove(provable, manifest.ledger)
-    result.diagnostics.extend(proof.diagnostics)
-    result.proven = proof.proven
+    schemas = {share.name: share.schema for share in shares if share.schema is not None}
+    result.proven = sum(share.proven for share in shares)
     result.diagnostics.sort()
     if result.failed:
         result.files.clear()  # nothing is written from a failed build
@@ -154,7 +143,7 @@ def _generate(manifest: Manifest) -> BuildResult:
     by_file = {c.migration.file: c for c in result.compiled}
     databases = [
         {"name": db.name, "file": db.file, "purpose": db.purpose, "session": db.per_session,
-         "schema": proof.schemas.get(db.name, ())}
+         "schema": schemas.get(db.name, ())}
         for db in sorted(manifest.databases.values(), key=lambda d: d.name)
     ]
     migrations = [

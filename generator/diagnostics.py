@@ -56,6 +56,10 @@ class GeneratorError(Exception):
         self.exit_code = exit_code
         super().__init__("\n".join(str(d) for d in self.diagnostics))
 
+    def __reduce__(self) -> tuple[type[GeneratorError], tuple[list[Diagnostic], int]]:
+        # Raised in a build's worker process, it reaches the parent pickled.
+        return type(self), (self.diagnostics, self.exit_code)
+
 
 def errors(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
     """The diagnostics that fail a build."""

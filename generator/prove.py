@@ -124,14 +124,11 @@ def _culprit(migration: ProofInput, before: Sequence[SchemaRow], after: Sequence
 
 
 def prove(databases: Mapping[str, Sequence[ProofInput]], ledger: str) -> ProofResult:
-    """Prove every database's migrations; collect every finding instead of stopping at one.
-
-    One database after the other: proving them in parallel threads or processes was
-    measured here and gained nothing (each SQLite schema parse ran ~1.8x slower beside
-    another one on this machine's two cores).
+    """Prove every database's migrations, one after the other; collect every finding instead
+    of stopping at one. (A build proves each database where it compiles it: see workers.py.)
     """
     names = sorted(databases)
-    results = [_prove_database(databases[name], ledger) for name in names]
+    results = [prove_database(databases[name], ledger) for name in names]
     return ProofResult(
         schemas={name: schema for name, (schema, _found, _proven) in zip(names, results, strict=True)},
         diagnostics=[d for _schema, found, _proven in results for d in found],
@@ -139,8 +136,8 @@ def prove(databases: Mapping[str, Sequence[ProofInput]], ledger: str) -> ProofRe
     )
 
 
-def _prove_database(migrations: Sequence[ProofInput], ledger: str
-                    ) -> tuple[tuple[SchemaRow, ...], list[Diagnostic], int]:
+def prove_database(migrations: Sequence[ProofInput], ledger: str
+                   ) -> tuple[tuple[SchemaRow, ...], list[Diagnostic], int]:
     """One database's walk: its final schema, its findings, how many migrations passed.
 
     One scratch database walks the migrations: each runs and commits, then runs a second

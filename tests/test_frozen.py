@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import pytest
 from project import ROOT, env, generator, load_frozen, write_project
+
+from generator import workers
 
 HOSTILE_SQL = (
     "-- triple quotes, backslashes, template syntax, code, non-ASCII\n"
@@ -114,3 +119,92 @@ def test_shipped_build_summary(tmp_path: Path) -> None:
     assert summary.startswith("6 databases, 47 migrations, ")
     assert "0 errors" in summary and "proof: 47/47" in summary
     assert (copy / "cortexdb" / "_frozen.py").read_bytes() == (ROOT / "cortexdb" / "_frozen.py").read_bytes()
+
+
+def _three_databases(root: Path) -> Path:
+    """Three databases: one clean, one with proof findings (allowed and not), one that does not parse."""
+    files = {
+        "001_a.sql": ("a", "CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, v TEXT);\n"
+                           "ALTER TABLE t ADD COLUMN IF NOT EXISTS w TEXT;\n"
+                           "INSERT OR IGNORE INTO t (id, v) VALUES (1, 'a');\n"),
+        "002_b.sql": ("b", "CREATE TABLE IF NOT EXISTS u (id INTEGER PRIMARY KEY);\n"
+                           "-- noqa: MG006 seeded once\nINSERT INTO u (id) VALUES (NULL);\n"),
+        "003_c.sql": ("c", "CREATE TABLE IF NOT EXISTS broken (id INTEGER PRIMARY KEY;\n"),
+        "004_a.sql": ("a", "CREATE INDEX IF NOT EXISTS t_v ON t (v);\nUPDATE t SET v = v || 'x';\n"),
+        "005_b.sql": ("b", "INSERT OR IGNORE INTO u (id) VALUES (1);\nALTER TABLE u RENAME TO u2;\n"),
+        "006_c.sql": ("c", "CREATE TABLE IF NOT EXISTS fine (id INTEGER PRIMARY KEY);\n"),
+    }
+    (root / "migrations").mkdir(parents=True)
+    lines = ["[generator]", 'migrations = "migrations"', 'output = "cortexdb/_frozen.py"', ""]
+    for name in ("a", "b", "c", "empty"):
+        lines += [f"[databases.{name}]", f'file = "{name}.db"', 'purpose = "test"', ""]
+    for file, (database, sql) in files.items():
+        (root / "migrations" / file).write_text(sql, encoding="utf-8")
+        lines += ["[[migration]]", f'file = "{file}"', f'database = "{database}"', 'description = "d"', ""]
+    (root / "manifest.toml").write_text("\n".join(lines), encoding="utf-8")
+    return root
+
+
+def _outcome(project: Path, jobs: int) -> tuple[object, ...]:
+    from generator.build import generate
+
+    result = generate(project / "manifest.toml", use_cache=False, jobs=jobs)
+    return result.files, result.diagnostics, result.summary(), result.proven
+
+
+def test_worker_processes_build_exactly_what_one_process_builds(tmp_path: Path) -> None:
+    project = _three_databases(tmp_path)
+    alone = _outcome(project, jobs=1)
+    assert _outcome(project, jobs=2) == alone
+    files, diagnostics, summary, _proven = alone
+    assert files == {}  # database c does not parse, so nothing is written
+    codes = sorted((d.path.rsplit("/", 1)[-1], d.code, d.severity.value) for d in diagnostics)  # type: ignore[attr-defined]
+    assert codes == [("002_b.sql", "MG200", "warning"), ("003_c.sql", "MG100", "error"),
+                     ("005_b.sql", "MG007", "error"), ("005_b.sql", "MG200", "error")]
+    assert "proof: 3/6" in str(summary)
+
+    # Without the broken database the build succeeds, identically with workers.
+    (project / "migrations" / "003_c.sql").write_text("CREATE TABLE IF NOT EXISTS c (id INTEGER);\n")
+    (project / "migrations" / "005_b.sql").write_text("INSERT OR IGNORE INTO u (id) VALUES (1);\n")
+    alone = _outcome(project, jobs=1)
+    assert _outcome(project, jobs=2) == alone
+    files, diagnostics, summary, proven = alone
+    assert set(files) == {"cortexdb/_frozen.py", "migrations.lock"}  # type: ignore[arg-type]
+    assert proven == 6 and "proof: 6/6" in str(summary)
+
+
+_PARENT = os.getpid()
+_BUILD_DATABASE = workers.build_database
+
+
+def _dies_in_a_worker(manifest: Any, name: str, migrations: Any) -> workers.DatabaseShare:
+    """build_database, but database b's worker dies as one killed by the OOM killer would."""
+    if os.getpid() != _PARENT and name == "b":
+        os._exit(9)
+    return _BUILD_DATABASE(manifest, name, migrations)
+
+
+def test_a_worker_that_dies_is_replaced_by_this_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = _three_databases(tmp_path)
+    alone = _outcome(project, jobs=1)
+    monkeypatch.setattr(workers, "build_database", _dies_in_a_worker)  # forked workers inherit it
+    assert _outcome(project, jobs=2) == alone
+
+
+def test_generator_error_survives_the_trip_from_a_worker() -> None:
+    import pickle
+
+    from generator.diagnostics import Diagnostic, GeneratorError
+
+    error = GeneratorError([Diagnostic("m.sql", 3, 1, "MF006", "cannot read: gone")], exit_code=2)
+    copy = pickle.loads(pickle.dumps(error))
+    assert (copy.diagnostics, copy.exit_code, str(copy)) == (error.diagnostics, 2, str(error))
+
+
+def test_large_projects_use_two_cores_when_there_are_two(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(workers, "_can_fork", lambda: True)
+    monkeypatch.setattr(workers.os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3}, raising=False)
+    assert workers._default_jobs(workers.PARALLEL_FROM_BYTES) == 2
+    assert workers._default_jobs(workers.PARALLEL_FROM_BYTES - 1) == 1
+    monkeypatch.setattr(workers.os, "sched_getaffinity", lambda _pid: {0}, raising=False)
+    assert workers._default_jobs(10 * workers.PARALLEL_FROM_BYTES) == 1
