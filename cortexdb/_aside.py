@@ -68,6 +68,9 @@ def create(path: str, busy_timeout: float, build: Callable[[str], Outcome]) -> O
             return None
         _sync_directory(os.path.dirname(path))
         return outcome
+    except OSError as error:  # e.g. EIO from fsync: nothing was published
+        _remove(aside)
+        raise DataDirError(path, f"cannot create the database ({error.strerror or error})") from None
     except BaseException:
         _remove(aside)
         raise
@@ -147,9 +150,11 @@ def _publish(aside: str, path: str) -> bool:
 
 
 def _remove(aside: str, also_file: bool = True) -> None:
-    """Remove what a build of `aside` leaves (journal, WAL, shared memory), and the file itself."""
+    """Remove what a build of `aside` leaves (journal, WAL, shared memory), and the file itself.
+
+    Best effort: what cannot be removed now is truncated or removed by the next build."""
     for suffix in ("-journal", "-wal", "-shm", *([""] if also_file else [])):
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             os.unlink(aside + suffix)
 
 
