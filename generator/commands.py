@@ -16,7 +16,8 @@ from .report import format_diagnostics
 
 def _emit(diagnostics: Iterable[Diagnostic], fmt: str, summary: str = "") -> None:
     """Diagnostics go to stderr as text, or as one document on stdout for machines; the
-    summary goes to the other stream, so stdout stays one parseable document."""
+    summary goes to the other stream, so stdout stays one parseable document. Every command
+    ends here, `new` and `unlock` too (with no findings: `[]` in json, nothing in github)."""
     items = list(diagnostics)
     text = format_diagnostics(items, fmt)
     if fmt == "text":
@@ -219,7 +220,7 @@ def new(args: argparse.Namespace) -> int:
         write_if_changed(args.manifest, old.decode("utf-8"))  # keep the project as it was
         path.unlink(missing_ok=True)
         raise
-    print(f"created {display_path(path)} and its entry in {shown}")
+    _emit([], args.format, f"created {display_path(path)} and its entry in {shown}")
     return 0
 
 
@@ -248,6 +249,6 @@ def unlock(args: argparse.Namespace) -> int:
     if not removed:
         raise GeneratorError([Diagnostic(shown, 1, 1, "MG304", f"{target} is not locked")])
     write_if_changed(path, render_lock(entry for _, entry in parsed if not chosen(entry)))
-    for entry in removed:
-        print(f"unlocked {entry.version:03d} {entry.file}; run `make migrations` to lock it anew")
+    _emit([], args.format, "\n".join(f"unlocked {entry.version:03d} {entry.file}; run `make migrations` to lock it anew"
+                                      for entry in removed))
     return 0

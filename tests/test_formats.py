@@ -176,3 +176,45 @@ def test_machine_formats_print_one_document_when_clean(tmp_path: Path) -> None:
     assert "wrote cortexdb/_frozen.py" in built.stderr  # the summary moves out of stdout's way
     checked = generator(project, "check", "--format", "json")
     assert (checked.returncode, json.loads(checked.stdout)) == (0, [])
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "github", "sarif"])
+def test_new_and_unlock_print_what_the_other_commands_print(tmp_path: Path, fmt: str) -> None:
+    """`new` and `unlock` succeed with no findings: in a machine format stdout is that one
+    (empty) document and the message moves to stderr, as `build`'s summary does."""
+    project = write_project(tmp_path, {"001_jobs.sql": JOBS})
+    assert generator(project, "build").returncode == 0
+    created = generator(project, "new", "add job tags", "--database", "main", "--format", fmt)
+    assert created.returncode == 0, created.stderr
+    assert (project / "migrations" / "002_add_job_tags.sql").is_file()
+    (project / "migrations" / "002_add_job_tags.sql").write_text(JOBS.replace("jobs", "tags"))
+    assert generator(project, "build").returncode == 0
+    unlocked = generator(project, "unlock", "002", "--format", fmt)
+    assert unlocked.returncode == 0, unlocked.stderr
+    assert "002_add_job_tags.sql" not in (project / "migrations.lock").read_text()
+
+    messages = {"new": "created migrations/002_add_job_tags.sql and its entry in manifest.toml",
+                "unlock": "unlocked 002 002_add_job_tags.sql; run `make migrations` to lock it anew"}
+    for command, proc in (("new", created), ("unlock", unlocked)):
+        if fmt == "text":
+            assert (proc.stdout, proc.stderr) == (messages[command] + "\n", "")
+            continue
+        assert proc.stderr == messages[command] + "\n"
+        if fmt == "json":
+            assert json.loads(proc.stdout) == []
+        elif fmt == "github":
+            assert proc.stdout == ""
+        else:
+            document = json.loads(proc.stdout)
+            validate_sarif(document)
+            assert document["runs"][0]["results"] == []
+
+
+@pytest.mark.parametrize("command", [["new", "x", "--database", "nope"], ["unlock", "007"]])
+def test_new_and_unlock_refusals_are_one_json_document(tmp_path: Path, command: list[str]) -> None:
+    project = write_project(tmp_path, {"001_jobs.sql": JOBS})
+    assert generator(project, "build").returncode == 0
+    proc = generator(project, *command, "--format", "json")
+    assert proc.returncode == 2
+    (record,) = json.loads(proc.stdout)
+    assert record["code"] in {"MF004", "MG304"} and record["severity"] == "error"
