@@ -242,14 +242,15 @@ def _schema_of(conn: sqlite3.Connection, names: str, ledger: str) -> tuple[Schem
     """The schema rows of the named objects and of everything on a named table.
 
     This scans the whole of sqlite_master, twice per migration, so it is written for speed:
-    `unlikely` makes SQLite test the few names first and the LIKE only on what matched, and
+    `unlikely` makes SQLite test the few names first and the LIKE only on what matched;
     NOCASE compares as `lower(name) IN names` did (both fold ASCII letters only; `names` is
-    lower case) without calling a function per row.
+    lower case) without calling a function per row; and a row whose name is its tbl_name (a
+    table, a view) needs one lookup in `names`, not two.
     """
     rows = conn.execute(
         "SELECT type, name, tbl_name, sql FROM sqlite_master "
-        "WHERE unlikely(name COLLATE NOCASE IN (SELECT value FROM json_each(?)) "
-        "OR tbl_name COLLATE NOCASE IN (SELECT value FROM json_each(?))) "
+        "WHERE unlikely(tbl_name COLLATE NOCASE IN (SELECT value FROM json_each(?)) "
+        "OR (name != tbl_name AND name COLLATE NOCASE IN (SELECT value FROM json_each(?)))) "
         "AND name != ? AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY type, name",
         (names, names, ledger),
     )
