@@ -201,10 +201,16 @@ def test_generator_error_survives_the_trip_from_a_worker() -> None:
     assert (copy.diagnostics, copy.exit_code, str(copy)) == (error.diagnostics, 2, str(error))
 
 
-def test_large_projects_use_two_cores_when_there_are_two(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_large_projects_use_the_cores_there_are(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(workers, "_can_fork", lambda: True)
-    monkeypatch.setattr(workers.os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3}, raising=False)
+
+    def cores(count: int) -> None:
+        monkeypatch.setattr(workers.os, "sched_getaffinity", lambda _pid: set(range(count)), raising=False)
+
+    cores(2)
     assert workers._default_jobs(workers.PARALLEL_FROM_BYTES) == 2
     assert workers._default_jobs(workers.PARALLEL_FROM_BYTES - 1) == 1
-    monkeypatch.setattr(workers.os, "sched_getaffinity", lambda _pid: {0}, raising=False)
+    cores(16)
+    assert workers._default_jobs(workers.PARALLEL_FROM_BYTES) == workers.MAX_JOBS
+    cores(1)
     assert workers._default_jobs(10 * workers.PARALLEL_FROM_BYTES) == 1
