@@ -31,8 +31,8 @@ if TYPE_CHECKING:
 # 0.13 s alone and 0.17 s with two workers; 74 KB, 0.24 s and 0.21 s; the shipped 96 KB, where
 # one database holds most of the SQL, 0.175 s and 0.135 s).
 PARALLEL_FROM_BYTES = 64 * 1024
-# Each worker holds one database's compiled files and scratch database (about 50 MB for a sixth
-# of the 1,000-migration synthetic project, beside the build's own 60 MB): four stay in 300 MB.
+# Each worker holds one database's compiled files and scratch database at a time (peak RSS 43 MB
+# for the 1,000-migration synthetic project, beside the build's own 66 MB): four stay in 300 MB.
 MAX_JOBS = 4
 
 
