@@ -1,9 +1,9 @@
 """The proof: every migration, run twice in a row on a scratch database, must leave what one run left.
 
-Two in-memory databases walk the migrations of one database side by side: `once` applies each
-migration once, `twice` applies it twice. After each migration their schemas (and row counts)
-must agree. SQLite itself judges every statement here, so a statement it rejects is an error
-at its line even when sqlglot parsed it.
+One in-memory database walks the migrations of one database: each runs and commits, then runs
+again, and the second run must change neither the schema of what the migration names nor the
+row counts of its tables. SQLite itself judges every statement here, so a statement it rejects
+is an error at its line even when sqlglot parsed it.
 """
 
 from __future__ import annotations
