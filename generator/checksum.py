@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import operator
 import re
@@ -76,14 +77,22 @@ def legacy_checksum(text: str) -> str:
     # h = sum(unit_i * 31**(n-1-i)) mod 2**32, the fold unrolled: a block of units at a time,
     # its sum of products taken in C instead of one Python step per unit.
     h = 0
+    powers = _powers()
     for start in range(0, len(units), _BLOCK):
         block = units[start : start + _BLOCK]
-        powers = _POWERS[len(block) - 1 :: -1]
-        h = (h * _POWERS[len(block)] + sum(map(operator.mul, block, powers))) & 0xFFFFFFFF
+        h = (h * powers[len(block)] + sum(map(operator.mul, block, powers[len(block) - 1 :: -1]))) & 0xFFFFFFFF
     if h >= 0x80000000:
         h -= 0x100000000
     return format(abs(h), "x")
 
 
 _BLOCK = 4096
-_POWERS = [pow(31, k, 1 << 32) for k in range(_BLOCK + 1)]  # 31**k mod 2**32
+
+
+@functools.cache
+def _powers() -> list[int]:
+    """31**k mod 2**32 for k = 0 .. _BLOCK (made on first use: importing stays cheap)."""
+    powers = [1]
+    for _ in range(_BLOCK):
+        powers.append(powers[-1] * 31 & 0xFFFFFFFF)
+    return powers
