@@ -13,17 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fuzz_strategies import Spec
+from fuzz_support import check_run, fuzz, materialize, run_generator, sandbox, snapshot
+from fuzz_toml import toml_document
 from hypothesis import strategies as st
-from test_fuzz_generator import (
-    Spec,
-    check_run,
-    fuzz,
-    materialize,
-    run_generator,
-    sandbox,
-    snapshot,
-    toml_document,
-)
 
 from generator.diagnostics import GeneratorError
 from generator.manifest import load_manifest
