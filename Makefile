@@ -46,4 +46,4 @@ soak: $(STAMP) $(SQLD_STAMP) migrations
 	CORTEXDB_SOAK=1 $(PY) -m pytest -m soak -p no:cacheprovider -p tests.soak_report
 
 clean:
-	rm -rf $(VENV) dist cortexdb/_frozen.py .cache
+	rm -rf $(VENV) dist cortexdb/_frozen.py cortexdb/_frozen_index.py .cache

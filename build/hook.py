@@ -1,9 +1,10 @@
-"""Hatchling build hook: run the generator so the wheel carries `cortexdb/_frozen.py`.
+"""Hatchling build hook: run the generator so the wheel carries `cortexdb/_frozen.py` and its
+index `cortexdb/_frozen_index.py`.
 
-The frozen module is generated and git-ignored; `build_data["artifacts"]` puts it into the
-wheel anyway. An sdist keeps the sources (manifest, migrations, lock, generator), so a wheel
-built from it regenerates the same bytes. Editable installs skip the hook: there `make
-migrations` writes the module into the source tree.
+Both are generated and git-ignored; `build_data["artifacts"]` puts them into the wheel anyway.
+An sdist keeps the sources (manifest, migrations, lock, generator), so a wheel built from it
+regenerates the same bytes. Editable installs skip the hook: there `make migrations` writes
+both into the source tree.
 
 A wheel build never writes `migrations.lock` (it may run in a user's checkout, e.g. `pip
 install .`): it refuses instead when the lock is not up to date, so no release carries a
@@ -38,7 +39,7 @@ class FrozenMigrationsHook(BuildHookInterface):  # type: ignore[type-arg]
         if str(root) not in sys.path:
             sys.path.insert(0, str(root))
         # The generator, and with it sqlglot and jinja2, are imported only when a wheel is built.
-        from generator.build import generate, stale_outputs, write_if_changed
+        from generator.build import generate, stale_outputs, write_if_changed, write_order
         from generator.diagnostics import GeneratorError, Severity
         from generator.report import format_diagnostics
 
@@ -58,7 +59,10 @@ class FrozenMigrationsHook(BuildHookInterface):  # type: ignore[type-arg]
         for diagnostic in result.diagnostics:
             if diagnostic.severity is Severity.WARNING:
                 self.app.display_warning(str(diagnostic))
-        output = result.manifest.root / result.manifest.output
-        write_if_changed(output, result.files[result.manifest.output])
-        build_data["artifacts"].append(output.relative_to(root).as_posix())
+        # The index before the frozen module (see write_order); never the lock.
+        for rel in write_order(result):
+            if rel in (result.manifest.index_output, result.manifest.output):
+                output = result.manifest.root / rel
+                write_if_changed(output, result.files[rel])
+                build_data["artifacts"].append(output.relative_to(root).as_posix())
 

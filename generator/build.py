@@ -1,4 +1,4 @@
-"""The build pipeline: manifest + SQL files -> diagnostics and the frozen module, in memory.
+"""The build pipeline: manifest + SQL files -> diagnostics, the frozen module and its index, in memory.
 
 `generate` touches no disk but to read its inputs; `write_outputs` writes, `stale_outputs`
 compares with disk. One function, thin commands (as sqlc does it).
@@ -123,7 +123,7 @@ def generate(manifest_path: Path, *, use_cache: bool = True, jobs: int | None = 
 
 
 def _generate(manifest: Manifest, jobs: int | None = None) -> BuildResult:
-    from .render import render_frozen
+    from .render import render_frozen, render_index
     from .workers import build_databases
 
     result = BuildResult(manifest=manifest)
@@ -152,12 +152,28 @@ def _generate(manifest: Manifest, jobs: int | None = None) -> BuildResult:
          "flags": by_file[m.file].flags, "steps": by_file[m.file].steps}
         for m in manifest.migrations
     ]
-    result.files[manifest.output] = render_frozen(
-        manifest=manifest.path.name, migrations_dir=_relative(manifest.migrations_dir, manifest.root),
-        source_hash=source_hash(manifest, result.compiled), ledger=manifest.ledger,
-        databases=databases, migrations=migrations,
-    )
+    header = {"manifest": manifest.path.name, "migrations_dir": _relative(manifest.migrations_dir, manifest.root),
+              "source_hash": source_hash(manifest, result.compiled), "ledger": manifest.ledger}
+    result.files[manifest.output] = render_frozen(**header, databases=databases, migrations=migrations)
+    result.files[manifest.index_output] = render_index(**header, migrations=len(migrations), databases=[
+        {"name": db.name, "file": db.file, "session": db.per_session,
+         "fingerprint": index_fingerprint(manifest.ledger, db.name, migrations)}
+        for db in sorted(manifest.databases.values(), key=lambda d: d.name)  # the frozen module's order
+    ])
     return result
+
+
+def index_fingerprint(ledger: str, database: str, migrations: list[dict[str, Any]]) -> int:
+    """The runtime's own fingerprint of `database`'s migrations (cortexdb._catalog.fingerprint), so
+    the index holds exactly what the runtime computes from the frozen module and stores in
+    `PRAGMA user_version`."""
+    from cortexdb._catalog import Migration as RuntimeMigration
+    from cortexdb._catalog import fingerprint
+
+    own = [RuntimeMigration(m["version"], m["file"], m["database"], m["description"], m["checksum"],
+                            m["legacy_checksum"], tuple(m["flags"]), ())
+           for m in migrations if m["database"] == database]
+    return fingerprint(ledger, database, own)
 
 
 def _reconcile_lock(manifest: Manifest, result: BuildResult) -> None:
@@ -216,14 +232,26 @@ def write_if_changed(path: Path, content: str) -> bool:
     return True
 
 
+def write_order(result: BuildResult) -> list[str]:
+    """The generated files in the order they are written: the index first, then the rest sorted.
+
+    A crash between the index and the frozen module leaves a new index beside an old frozen
+    module, which the runtime notices (the source hashes differ) and answers by reading the
+    frozen module; never an old index beside a new frozen module.
+    """
+    index = result.manifest.index_output
+    return sorted(result.files, key=lambda rel: (rel != index, rel))
+
+
 def write_outputs(result: BuildResult) -> list[str]:
-    """Write every generated file that changed; the relative paths written.
+    """Write every generated file that changed (in `write_order`); the relative paths written.
 
     A file that cannot be written is bad input (its folder is a file, no permission):
     GeneratorError, exit 2; what was written before it is complete, never half-written.
     """
     written = []
-    for rel, content in sorted(result.files.items()):
+    for rel in write_order(result):
+        content = result.files[rel]
         path = result.manifest.root / rel
         try:
             if write_if_changed(path, content):

@@ -1,9 +1,11 @@
 """The build cache: an unchanged input is not parsed, linted or proven again.
 
 The key is a sha256 over everything a build reads: the manifest, every `.sql` file in the
-migrations folder (names and bytes), the lock file, the generator's own source and the
-sqlglot version. A hit returns the stored result of the last successful build with those
-inputs; any change of any byte is a miss. Stored under `.cache/generator/` (git-ignored).
+migrations folder (names and bytes), the lock file, the generator's own source, the
+runtime modules it imports (the proof runs `cortexdb._steps`, the index holds fingerprints
+from `cortexdb._catalog`) and the sqlglot version. A hit returns the stored result of the
+last successful build with those inputs; any change of any byte is a miss. Stored under
+`.cache/generator/` (git-ignored).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from .manifest import Manifest
 
 CACHE_DIR = Path(".cache") / "generator"
 GENERATOR_DIR = Path(__file__).resolve().parent
+# Read, not imported: importing cortexdb would cost a cache hit more than the rest of it.
+RUNTIME_MODULES = tuple(GENERATOR_DIR.parent / "cortexdb" / name for name in ("_catalog.py", "_steps.py"))
 
 
 def cache_key(manifest: Manifest, lock_text: str | None = None) -> str:
@@ -43,8 +47,10 @@ def cache_key(manifest: Manifest, lock_text: str | None = None) -> str:
     for path in sorted(GENERATOR_DIR.rglob("*")):
         if path.suffix in {".py", ".j2"}:
             add("generator:" + path.relative_to(GENERATOR_DIR).as_posix(), path.read_bytes())
+    for path in RUNTIME_MODULES:
+        add("runtime:" + path.name, path.read_bytes() if path.is_file() else b"<none>")
     add("sqlglot", _sqlglot_version())
-    add("paths", json.dumps([manifest.output, manifest.lock, manifest.ledger]).encode())
+    add("paths", json.dumps([manifest.output, manifest.index_output, manifest.lock, manifest.ledger]).encode())
     return digest.hexdigest()
 
 

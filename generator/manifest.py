@@ -65,12 +65,23 @@ class Manifest:
     databases: Mapping[str, Database]
     migrations: tuple[Migration, ...]
 
+    @property
+    def index_output(self) -> str:
+        """The index of the frozen module: `<stem>_index.py` beside `output` (relative, POSIX)."""
+        return index_path(self.output)
+
     def display(self, path: Path) -> str:
         """A path as diagnostics show it: relative to the project root where possible."""
         try:
             return path.relative_to(self.root).as_posix()
         except ValueError:
             return str(path)
+
+
+def index_path(output: str) -> str:
+    """`cortexdb/_frozen.py` -> `cortexdb/_frozen_index.py`: the small module the runtime reads first."""
+    pure = PurePosixPath(output)
+    return pure.with_name(f"{pure.stem}_index.py").as_posix()
 
 
 class _Locator:
@@ -204,6 +215,12 @@ def _validate(path: Path, shown: str, text: str, data: dict[str, Any]) -> Manife
     if _leaves(root, output) or not output.endswith(".py"):
         report(where.key(gen_line, "output"), "MF008",
                f"'generator.output' = {output!r} must be a .py file inside the project folder")
+    elif _leaves(root, index_path(output)):  # e.g. a symlink where the index goes
+        report(where.key(gen_line, "output"), "MF008",
+               f"'generator.output' = {output!r}: its index {index_path(output)!r} leaves the project folder")
+    if PurePosixPath(lock) == PurePosixPath(index_path(output)):
+        report(where.key(gen_line, "lock"), "MF008",
+               f"'generator.lock' = {lock!r} is where the build writes the index of 'generator.output'")
     for key, value in (("migrations", migrations_rel), ("output", output), ("lock", lock)):
         if not value.isprintable():  # a newline, an escape code, a right-to-left override
             report(where.key(gen_line, key), "MF003",

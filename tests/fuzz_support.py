@@ -314,9 +314,11 @@ def check_run(run: Run, argv: list[str], project: Path, base: Path, before: Mapp
         assert not changed, f"exit {run.code} of {command} changed {sorted(changed)}"
     elif command == "build":
         manifest = load_manifest(project / "manifest.toml")
-        outputs = [Path(os.path.realpath(project / rel)) for rel in (manifest.output, manifest.lock)]  # via links
+        written = (manifest.output, manifest.index_output, manifest.lock)
+        outputs = [Path(os.path.realpath(project / rel)) for rel in written]  # via links
         assert changed <= {path.relative_to(base.resolve()).as_posix() for path in outputs}, changed
         check_pure_data(project / manifest.output)
+        check_pure_data(project / manifest.index_output)
     elif command == "new":  # an appended manifest entry and one new file
         manifest_path = inside + "manifest.toml"
         old, new = before[manifest_path], after[manifest_path]

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from project import env, write_project
 
 # Runs `python -m generator build` with sqlglot unimportable: only a cache hit can succeed.
@@ -56,3 +57,45 @@ def test_a_hand_edited_output_is_rewritten_on_a_cache_hit(tmp_path: Path) -> Non
     assert again.returncode == 0, again.stderr
     assert "wrote cortexdb/_frozen.py" in again.stdout
     assert output.read_bytes() == good
+
+
+def test_a_missing_or_edited_index_is_rewritten_on_a_cache_hit(tmp_path: Path) -> None:
+    project = write_project(tmp_path, {"001_a.sql": "CREATE TABLE IF NOT EXISTS a (x INTEGER);\n"})
+    build = [sys.executable, "-m", "generator", "build"]
+    assert subprocess.run(build, cwd=project, env=env(), timeout=60).returncode == 0
+    index = project / "cortexdb" / "_frozen_index.py"
+    good = index.read_bytes()
+
+    index.unlink()
+    again = build_without_sqlglot(project)
+    assert again.returncode == 0, again.stderr
+    assert "wrote cortexdb/_frozen_index.py" in again.stdout and "cortexdb/_frozen.py unchanged" in again.stdout
+    assert index.read_bytes() == good
+
+    index.write_bytes(good.replace(b'"fingerprint": ', b'"fingerprint": 1'))
+    again = build_without_sqlglot(project)
+    assert again.returncode == 0, again.stderr
+    assert "wrote cortexdb/_frozen_index.py" in again.stdout
+    assert index.read_bytes() == good
+
+
+def test_the_key_covers_the_runtime_code_the_build_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The index's fingerprints come from cortexdb._catalog, the proof runs cortexdb._steps: a
+    change there must rebuild, though no generator file changed."""
+    from generator import cache
+    from generator.manifest import load_manifest
+
+    project = write_project(tmp_path / "p", {"001_a.sql": "CREATE TABLE IF NOT EXISTS a (x INTEGER);\n"})
+    manifest = load_manifest(project / "manifest.toml")
+    copies = []
+    for path in cache.RUNTIME_MODULES:
+        copy = tmp_path / path.name
+        copy.write_bytes(path.read_bytes())
+        copies.append(copy)
+    monkeypatch.setattr(cache, "RUNTIME_MODULES", tuple(copies))
+    key = cache.cache_key(manifest)
+    assert cache.cache_key(manifest) == key
+    for copy in copies:
+        copy.write_bytes(copy.read_bytes() + b"\n# changed\n")
+        assert cache.cache_key(manifest) != key
+        key = cache.cache_key(manifest)

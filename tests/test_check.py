@@ -1,5 +1,5 @@
 """`python -m generator check`: exit 1 with the difference whenever the generated files (the
-frozen module, migrations.lock) disagree with the sources; exit 0 once rebuilt."""
+frozen module, its index, migrations.lock) disagree with the sources; exit 0 once rebuilt."""
 
 from __future__ import annotations
 
@@ -44,13 +44,38 @@ def delete_module(project: Path) -> None:
     (project / "cortexdb" / "_frozen.py").unlink()
 
 
+def edit_index_by_hand(project: Path) -> None:
+    path = project / "cortexdb" / "_frozen_index.py"
+    text = path.read_text()
+    fingerprint = text.split('"fingerprint": ', 1)[1].split("}", 1)[0]
+    path.write_text(text.replace(f'"fingerprint": {fingerprint}', '"fingerprint": 12345'))
+
+
+def delete_index(project: Path) -> None:
+    (project / "cortexdb" / "_frozen_index.py").unlink()
+
+
+def keep_an_old_index(project: Path) -> None:
+    """The index of the previous build beside a rebuilt frozen module."""
+    index = project / "cortexdb" / "_frozen_index.py"
+    old = index.read_bytes()
+    add_migration_without_rebuilding(project)
+    assert generator(project, "build").returncode == 0
+    index.write_bytes(old)
+
+
 @pytest.mark.parametrize(("change", "stale", "shown"), [
-    (edit_sql_without_rebuilding, ["cortexdb/_frozen.py", "migrations.lock"], "-# Source hash: sha256:"),
-    (add_migration_without_rebuilding, ["cortexdb/_frozen.py", "migrations.lock"],
+    (edit_sql_without_rebuilding, ["cortexdb/_frozen.py", "cortexdb/_frozen_index.py", "migrations.lock"],
+     "-# Source hash: sha256:"),
+    (add_migration_without_rebuilding, ["cortexdb/_frozen.py", "cortexdb/_frozen_index.py", "migrations.lock"],
      "+003 003_job_state.sql c1:"),
     (edit_module_by_hand, ["cortexdb/_frozen.py"], "-        \"description\": 'tweaked',\n"
                                                    "+        \"description\": 'job names',"),
     (delete_module, ["cortexdb/_frozen.py"], ""),
+    (edit_index_by_hand, ["cortexdb/_frozen_index.py"], '"fingerprint": 12345}'),
+    (delete_index, ["cortexdb/_frozen_index.py"], ""),
+    (keep_an_old_index, ["cortexdb/_frozen_index.py"], "-# Sources: manifest.toml and 2 migrations in migrations/\n"
+                                                       "+# Sources: manifest.toml and 3 migrations in migrations/"),
 ])
 def test_check_fails_with_a_diff_then_passes_after_a_rebuild(
         built: Path, change: Callable[[Path], None], stale: list[str], shown: str) -> None:
