@@ -3,7 +3,9 @@
 `migrate` is what every start of the application runs. Its up-to-date path compares each
 database's `PRAGMA user_version` with the fingerprint of this build's migrations: one read of
 the file header, no schema parse, no lock, no write. Only a database that differs takes the
-slow path (`_apply`), which imports logging and the rest.
+slow path (`_apply`), which imports logging and the rest. The fingerprints come from the
+small generated index (`_frozen_index.py`); the 165 KB frozen module with every step is
+loaded only for a database that needs work (or for status, verify and dry runs).
 
 A database given a URL (`urls=`, or the environment: see `_locations`) lives on a libSQL
 server; `_remote` serves it, imported only then. Its up-to-date check is one request.
@@ -14,23 +16,25 @@ from __future__ import annotations
 import os
 import sqlite3
 
-from ._catalog import check_session_id, load_catalog
+from ._catalog import Catalog, check_session_id, load_catalog, load_catalog_for, load_index
 from ._errors import InvalidSessionIdError
 from ._locations import database_urls, is_url
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
+    from typing import TypeVar
 
     from ._apply import Outcome
     from ._backup import BackupRun
-    from ._catalog import Catalog, DatabaseSpec
+    from ._catalog import DatabaseEntry, DatabaseSpec, Index
     from ._dbapi import Backend
     from ._status import DatabaseStatus
     from ._verify import VerifyReport
 
     StrPath = str | os.PathLike[str]
     Progress = Callable[[int, int, str], None]
+    Entry = TypeVar("Entry", bound=DatabaseEntry)
 
 DEFAULT_BUSY_TIMEOUT = 30.0
 
@@ -112,18 +116,25 @@ def migrate(
     remotely); `progress(done, total, path)` is called after each database that needed work.
     Raises a `CortexDBError` subclass, after which nothing of the failing migration remains.
     """
-    catalog = load_catalog(frozen)
     root = os.fspath(data_dir)
+    # The index when it can be trusted; the whole frozen module only once something needs it.
+    known: Catalog | Index | None = load_index() if frozen is None and not dry_run else None
+    if known is None:
+        known = load_catalog(frozen)
+    servers = database_urls(known, urls)
+    selected: list[DatabaseEntry] = list(known.select(databases))
     results: list[DatabaseResult | None] = []
-    slow: list[tuple[int, DatabaseSpec, str]] = []
-    for spec, path in _targets(catalog, root, databases, urls):
-        if not dry_run and _is_current(spec, path, busy_timeout):
-            results.append(DatabaseResult(spec.name, path, UP_TO_DATE, session=spec.session))
+    waiting: list[tuple[int, DatabaseEntry, str]] = []
+    for entry, path in _targets(selected, servers, root):
+        if not dry_run and _is_current(entry, path, busy_timeout):
+            results.append(DatabaseResult(entry.name, path, UP_TO_DATE, session=entry.session))
         else:
-            slow.append((len(results), spec, path))
+            waiting.append((len(results), entry, path))
             results.append(None)
     backup_dir = None
-    if slow:
+    if waiting:
+        catalog = known if isinstance(known, Catalog) else load_catalog_for(known)
+        slow = [(at, catalog.databases[entry.name], path) for at, entry, path in waiting]
         if dry_run:
             _dry_run(catalog, slow, results, busy_timeout)
         else:
@@ -147,12 +158,16 @@ def open_session(
     timeout set; its transaction handling is sqlite3's default.
     """
     check_session_id(session_id)
-    catalog = load_catalog(frozen)
-    spec = catalog.session_database(database)
+    known: Catalog | Index | None = load_index() if frozen is None else None
+    if known is None:
+        known = load_catalog(frozen)
+    entry = known.session_database(database)
     root = os.fspath(data_dir)
-    path = spec.path(root, session_id)
-    if not _is_current(spec, path, busy_timeout):
+    path = entry.path(root, session_id)
+    if not _is_current(entry, path, busy_timeout):
+        catalog = known if isinstance(known, Catalog) else load_catalog_for(known)
         results: list[DatabaseResult | None] = [None]
+        spec = catalog.databases[entry.name]
         _migrate_slow(catalog, root, [(0, spec, path)], results, backup, busy_timeout, None)
     from ._connect import as_cortexdb_error
 
@@ -176,10 +191,11 @@ def status(
     from ._status import database_status
 
     catalog = load_catalog(frozen)
+    servers = database_urls(catalog, urls)
     root = os.fspath(data_dir)
     return [
         database_status(spec, path, catalog.ledger, busy_timeout, remote=is_url(path))
-        for spec, path in _targets(catalog, root, databases, urls)
+        for spec, path in _targets(catalog.select(databases), servers, root)
     ]
 
 
@@ -195,16 +211,17 @@ def verify(
     from ._verify import VerifyReport, verify_file, verify_remote
 
     catalog = load_catalog(frozen)
+    servers = database_urls(catalog, urls)
     root = os.fspath(data_dir)
     return VerifyReport(
         tuple(
             (verify_remote if is_url(path) else verify_file)(spec, path, catalog.ledger, busy_timeout)
-            for spec, path in _targets(catalog, root, databases, urls)
+            for spec, path in _targets(catalog.select(databases), servers, root)
         )
     )
 
 
-def _is_current(spec: DatabaseSpec, path: str, busy_timeout: float) -> bool:
+def _is_current(spec: DatabaseEntry, path: str, busy_timeout: float) -> bool:
     """The fast path: the stored fingerprint equals this build's. Any doubt: False."""
     expected = spec.fingerprint
     if is_url(path):
@@ -253,13 +270,10 @@ def _quiet_wal_header(path: str) -> bytes | None:
     return header
 
 
-def _targets(
-    catalog: Catalog, root: str, names: Iterable[str] | None, urls: Mapping[str, str] | None
-) -> list[tuple[DatabaseSpec, str]]:
-    """(spec, file path or server URL) of every database to work on."""
-    servers = database_urls(catalog, urls)
-    targets: list[tuple[DatabaseSpec, str]] = []
-    for spec in catalog.select(names):
+def _targets(selected: list[Entry], servers: Mapping[str, str], root: str) -> list[tuple[Entry, str]]:
+    """(entry, file path or server URL) of every selected database (`servers`: see `database_urls`)."""
+    targets: list[tuple[Entry, str]] = []
+    for spec in selected:
         if spec.session:
             targets.extend((spec, path) for path in session_paths(spec, root))
         else:
@@ -267,7 +281,7 @@ def _targets(
     return targets
 
 
-def session_paths(spec: DatabaseSpec, root: str) -> list[str]:
+def session_paths(spec: DatabaseEntry, root: str) -> list[str]:
     """The existing databases of a per-session database, sorted."""
     directory, prefix, suffix = spec.session_dir_and_affixes(root)
     try:

@@ -1,5 +1,10 @@
 """The frozen migrations module, loaded once and checked: databases, their migrations, fingerprints.
 
+Two generated modules describe a build: `_frozen_index.py` (each database's file and
+fingerprint: all the up-to-date check needs, a few hundred bytes) and `_frozen.py` (every
+step and proven schema, 165 KB). `load_index` reads the first, `load_catalog` the second;
+the slow path checks that the two agree.
+
 This module is on the path of every application start, so it imports nothing beyond what
 `sqlite3` already loaded (no typing, hashlib, pathlib, dataclasses or logging: each of those
 costs more than the whole up-to-date check).
@@ -14,8 +19,11 @@ from ._errors import FrozenModuleError, InvalidInputError, InvalidSessionIdError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
+    from typing import TypeVar
 
     from ._steps import Step
+
+    Entry = TypeVar("Entry", bound="DatabaseEntry")
 
 #: The FORMAT of frozen module this runtime reads; the generator writes the same number.
 FORMAT = 1
@@ -24,6 +32,10 @@ MAX_SESSION_ID_LENGTH = 128
 _MERSENNE_61 = (1 << 61) - 1
 _FINGERPRINT_BASE = 1_000_003
 _MIGRATION_KEYS = ("version", "file", "database", "description", "checksum", "legacy_checksum")
+FROZEN_SOURCE = "cortexdb/_frozen.py"
+INDEX_SOURCE = "cortexdb/_frozen_index.py"
+#: How much of `_frozen.py` is read to find its `# Source hash:` line (line 4): one page.
+_HEADER_BYTES = 4096
 
 
 class Migration:
@@ -76,27 +88,19 @@ class Migration:
         return f"Migration({self.label}, database={self.database!r})"
 
 
-class DatabaseSpec:
-    """One database of the frozen module, with its migrations in version order."""
+class DatabaseEntry:
+    """One database as the up-to-date check sees it: name, file and fingerprint, no migrations.
 
-    __slots__ = ("file", "fingerprint", "migrations", "name", "purpose", "schema", "session")
+    What `load_index` gives; `DatabaseSpec` adds the migrations and schema. An entry has no
+    `migrations` attribute at all, so code that needs them fails loudly instead of seeing none.
+    """
 
-    def __init__(
-        self,
-        name: str,
-        file: str,
-        purpose: str,
-        session: bool,
-        schema: tuple[tuple[str, str, str, str | None], ...],
-        migrations: tuple[Migration, ...],
-        fingerprint: int,
-    ) -> None:
+    __slots__ = ("file", "fingerprint", "name", "session")
+
+    def __init__(self, name: str, file: str, session: bool, fingerprint: int) -> None:
         self.name = name
         self.file = file
-        self.purpose = purpose
         self.session = session
-        self.schema = schema
-        self.migrations = migrations
         self.fingerprint = fingerprint
 
     def path(self, data_dir: str, session_id: str | None = None) -> str:
@@ -115,42 +119,93 @@ class DatabaseSpec:
         return os.path.join(data_dir, head), prefix, suffix
 
     def __repr__(self) -> str:
-        return f"DatabaseSpec({self.name!r}, file={self.file!r})"
+        return f"{type(self).__name__}({self.name!r}, file={self.file!r})"
+
+
+class DatabaseSpec(DatabaseEntry):
+    """One database of the frozen module, with its migrations in version order."""
+
+    __slots__ = ("migrations", "purpose", "schema")
+
+    def __init__(
+        self,
+        name: str,
+        file: str,
+        purpose: str,
+        session: bool,
+        schema: tuple[tuple[str, str, str, str | None], ...],
+        migrations: tuple[Migration, ...],
+        fingerprint: int,
+    ) -> None:
+        super().__init__(name, file, session, fingerprint)
+        self.purpose = purpose
+        self.schema = schema
+        self.migrations = migrations
 
 
 class Catalog:
     """The validated content of a frozen module."""
 
-    __slots__ = ("databases", "ledger", "source")
+    __slots__ = ("databases", "ledger", "source", "source_hash")
 
-    def __init__(self, ledger: str, databases: dict[str, DatabaseSpec], source: str) -> None:
+    def __init__(
+        self, ledger: str, databases: dict[str, DatabaseSpec], source: str, source_hash: object = None
+    ) -> None:
         self.ledger = ledger
         self.databases = databases
         self.source = source
+        self.source_hash = source_hash
 
     def select(self, names: Iterable[str] | None = None) -> list[DatabaseSpec]:
         """The named databases (all when `names` is None), in catalog order."""
-        if names is None:
-            return list(self.databases.values())
-        wanted = list(names)
-        unknown = [name for name in wanted if name not in self.databases]
-        if unknown:
-            known = ", ".join(self.databases)
-            raise InvalidInputError(None, f"unknown database {unknown[0]!r} (known: {known})")
-        return [spec for name, spec in self.databases.items() if name in wanted]
+        return _select(self.databases, names)
 
     def session_database(self, name: str | None = None) -> DatabaseSpec:
         """The per-session database (by name when the frozen module has more than one)."""
-        sessions = [spec for spec in self.databases.values() if spec.session]
-        if name is not None:
-            chosen = [spec for spec in sessions if spec.name == name]
-            if not chosen:
-                raise InvalidInputError(None, f"{name!r} is not a per-session database")
-            return chosen[0]
-        if len(sessions) != 1:
-            names = ", ".join(spec.name for spec in sessions) or "none"
-            raise InvalidInputError(None, f"choose the per-session database (have: {names})")
-        return sessions[0]
+        return _session_database(self.databases, name)
+
+
+class Index:
+    """The validated content of `_frozen_index.py`: what the up-to-date check needs."""
+
+    __slots__ = ("databases", "ledger", "source_hash")
+
+    def __init__(self, ledger: str, databases: dict[str, DatabaseEntry], source_hash: str) -> None:
+        self.ledger = ledger
+        self.databases = databases
+        self.source_hash = source_hash
+
+    def select(self, names: Iterable[str] | None = None) -> list[DatabaseEntry]:
+        """The named databases (all when `names` is None), in index order."""
+        return _select(self.databases, names)
+
+    def session_database(self, name: str | None = None) -> DatabaseEntry:
+        """The per-session database (by name when the build has more than one)."""
+        return _session_database(self.databases, name)
+
+
+def _select(databases: dict[str, Entry], names: Iterable[str] | None) -> list[Entry]:
+    if names is None:
+        return list(databases.values())
+    wanted = list(names)
+    unknown = [name for name in wanted if name not in databases]
+    if unknown:
+        known = ", ".join(databases)
+        raise InvalidInputError(None, f"unknown database {unknown[0]!r} (known: {known})")
+    return [spec for name, spec in databases.items() if name in wanted]
+
+
+def _session_database(databases: dict[str, Entry], name: str | None) -> Entry:
+    sessions = [spec for spec in databases.values() if spec.session]
+    if name is not None:
+        chosen = [spec for spec in sessions if spec.name == name]
+        if not chosen:
+            raise InvalidInputError(None, f"{name!r} is not a per-session database")
+        return chosen[0]
+    if len(sessions) != 1:
+        names = ", ".join(spec.name for spec in sessions) or "none"
+        raise InvalidInputError(None, f"choose the per-session database (have: {names})")
+    return sessions[0]
 
 
 def check_session_id(session_id: str) -> None:
@@ -205,10 +260,104 @@ def load_catalog(frozen: object | None = None) -> Catalog:
             if error.name != "cortexdb._frozen":
                 raise
             raise FrozenModuleError(
-                None, "cortexdb/_frozen.py is missing: run `make migrations`"
+                None, f"{FROZEN_SOURCE} is missing: run `make migrations`"
             ) from None
-        _default = _build(frozen_module, "cortexdb/_frozen.py")
+        _default = _build(frozen_module, FROZEN_SOURCE)
     return _default
+
+
+_index: Index | None = None
+_index_tried = False
+
+
+def load_index() -> Index | None:
+    """The build's index (`cortexdb._frozen_index`), loaded and checked once; None to use the catalog.
+
+    None when the index is missing, of another FORMAT, or not of the same build as the
+    `_frozen.py` beside it (its `# Source hash:` header line differs, or its source cannot be
+    read: a sourceless or zipped install). An index older than the frozen module, say after a
+    new `_frozen.py` was copied over an installation, must never make a database look up to
+    date: then the caller uses `load_catalog()`, as without an index.
+    """
+    global _index, _index_tried
+    if not _index_tried:
+        _index = _read_index()
+        _index_tried = True
+    return _index
+
+
+def _read_index() -> Index | None:
+    try:
+        import cortexdb._frozen_index as index_module  # type: ignore[import-not-found,unused-ignore]
+    except ModuleNotFoundError as error:
+        if error.name != "cortexdb._frozen_index":
+            raise
+        return None
+    source_hash = getattr(index_module, "SOURCE_HASH", None)
+    if getattr(index_module, "FORMAT", None) != FORMAT or not isinstance(source_hash, str):
+        return None  # e.g. another build's index: the frozen module says what is wrong, if anything
+    if not _frozen_beside_has(getattr(index_module, "__file__", None), source_hash):
+        return None
+    return _build_index(index_module, source_hash)
+
+
+def _frozen_beside_has(index_file: object, source_hash: str) -> bool:
+    """True when the `_frozen.py` next to `index_file` starts with this source hash's header line.
+
+    One read of its first page; no import, no parse. Any doubt (no file, no source): False.
+    """
+    if not isinstance(index_file, str) or not source_hash:
+        return False
+    try:
+        fd = os.open(os.path.join(os.path.dirname(index_file), "_frozen.py"), os.O_RDONLY)
+        try:
+            head = os.read(fd, _HEADER_BYTES)
+        finally:
+            os.close(fd)
+    except OSError:
+        return False
+    return f"\n# Source hash: {source_hash}\n".encode() in head
+
+
+def _build_index(index_module: object, source_hash: str) -> Index:
+    def bad(message: str) -> FrozenModuleError:
+        return FrozenModuleError(
+            INDEX_SOURCE, f"{message}; regenerate it with `make migrations` (python -m generator build)"
+        )
+
+    ledger = getattr(index_module, "LEDGER", None)
+    databases = getattr(index_module, "DATABASES", None)
+    if not isinstance(ledger, str) or not ledger.isidentifier():
+        raise bad(f"LEDGER must be a table name, got {ledger!r}")
+    if not isinstance(databases, dict):
+        raise bad("DATABASES must be a dict")
+    entries: dict[str, DatabaseEntry] = {}
+    for name, entry in databases.items():
+        if not isinstance(name, str) or not isinstance(entry, dict):
+            raise bad(f"DATABASES[{name!r}] must be a dict")
+        file, session, value = entry.get("file"), entry.get("session"), entry.get("fingerprint")
+        if not isinstance(session, bool):
+            raise bad(f"DATABASES[{name!r}] session must be True or False")
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= 0x7FFFFFFF:
+            raise bad(f"DATABASES[{name!r}] fingerprint must be a positive 31-bit int, got {value!r}")
+        _check_file(name, file, session, bad)
+        assert isinstance(file, str)
+        entries[name] = DatabaseEntry(name, file, session, value)
+    return Index(ledger, entries, source_hash)
+
+
+def load_catalog_for(index: Index) -> Catalog:
+    """The default catalog, checked to be of the same build as `index` (which the caller trusted)."""
+    catalog = load_catalog()
+    same = catalog.source_hash == index.source_hash and catalog.ledger == index.ledger
+    same = same and [
+        (spec.name, spec.file, spec.session, spec.fingerprint) for spec in catalog.databases.values()
+    ] == [(entry.name, entry.file, entry.session, entry.fingerprint) for entry in index.databases.values()]
+    if not same:
+        raise FrozenModuleError(
+            None, f"{INDEX_SOURCE} does not match {FROZEN_SOURCE}: run `make migrations`"
+        )
+    return catalog
 
 
 def _source_of(frozen: object) -> str:
@@ -260,7 +409,7 @@ def _build(frozen: object, source: str) -> Catalog:
             migrations=own,
             fingerprint=fingerprint(ledger, name, own),
         )
-    return Catalog(ledger, specs, source)
+    return Catalog(ledger, specs, source, getattr(frozen, "SOURCE_HASH", None))
 
 
 def _migration(entry: object, bad: Callable[[str], FrozenModuleError]) -> Migration:

@@ -24,7 +24,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from ._catalog import Catalog
+    from ._catalog import Catalog, Index
 
 URL_ENV = "CORTEX_DB_URL"  # the template; per database: CORTEX_DB_URL_<NAME>
 TOKEN_ENV = "CORTEX_LIBSQL_AUTH_TOKEN"  # per database: CORTEX_LIBSQL_AUTH_TOKEN_<NAME>
@@ -43,7 +43,7 @@ def url_variable(name: str) -> str:
 
 
 def database_urls(
-    catalog: Catalog, urls: Mapping[str, str] | None = None, environ: Mapping[str, str] | None = None
+    catalog: Catalog | Index, urls: Mapping[str, str] | None = None, environ: Mapping[str, str] | None = None
 ) -> dict[str, str]:
     """{database name: URL} for the databases that live on a server; the rest stay files.
 
@@ -99,7 +99,7 @@ def auth_token(name: str, environ: Mapping[str, str] | None = None) -> str:
     return env.get(f"{TOKEN_ENV}_{name.upper()}") or env.get(TOKEN_ENV) or ""
 
 
-def _check(catalog: Catalog, name: str, url: str, source: str) -> None:
+def _check(catalog: Catalog | Index, name: str, url: str, source: str) -> None:
     spec = catalog.databases.get(name)
     if spec is None:
         known = ", ".join(catalog.databases)
