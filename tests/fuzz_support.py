@@ -21,7 +21,6 @@ profile, 60,040 examples (and 6,000).
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import re
@@ -40,6 +39,7 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import note as hypothesis_note
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
+from project import assert_pure_data
 
 from generator.__main__ import main
 from generator.fix import fix_text
@@ -230,17 +230,6 @@ def snapshot(root: Path) -> dict[str, bytes | str]:
     return found
 
 
-def check_pure_data(path: Path) -> None:
-    """The module is a docstring and assignments of literals: nothing in it can run."""
-    tree = ast.parse(path.read_bytes())
-    for node in tree.body:
-        if isinstance(node, ast.Expr):
-            assert isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
-        else:
-            assert isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets)
-            ast.literal_eval(node.value)
-
-
 def check_output_format(run: Run, argv: list[str], before: Mapping[str, bytes | str]) -> None:
     options = argv[: argv.index("--")] if "--" in argv else argv  # after "--" come operands
     fmt = options[options.index("--format") + 1] if "--format" in options else "text"
@@ -317,8 +306,8 @@ def check_run(run: Run, argv: list[str], project: Path, base: Path, before: Mapp
         written = (manifest.output, manifest.index_output, manifest.lock)
         outputs = [Path(os.path.realpath(project / rel)) for rel in written]  # via links
         assert changed <= {path.relative_to(base.resolve()).as_posix() for path in outputs}, changed
-        check_pure_data(project / manifest.output)
-        check_pure_data(project / manifest.index_output)
+        assert_pure_data(project / manifest.output)
+        assert_pure_data(project / manifest.index_output)
     elif command == "new":  # an appended manifest entry and one new file
         manifest_path = inside + "manifest.toml"
         old, new = before[manifest_path], after[manifest_path]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
 import os
@@ -69,3 +70,15 @@ def load_frozen(path: Path) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def assert_pure_data(path: Path) -> None:
+    """A docstring and assignments of literals to names: nothing in the module can run."""
+    tree = ast.parse(path.read_bytes())
+    assert tree.body
+    for node in tree.body:
+        if isinstance(node, ast.Expr):
+            assert isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+        else:
+            assert isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets)
+            ast.literal_eval(node.value)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import os
 import shutil
 import subprocess
@@ -11,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from project import ROOT, env, generator, load_frozen, write_project
+from project import ROOT, assert_pure_data, env, generator, load_frozen, write_project
 
 from generator import workers
 
@@ -70,18 +69,6 @@ def test_build_is_deterministic_and_writes_only_on_change(tmp_path: Path) -> Non
     assert "cortexdb/_frozen_index.py unchanged" in again.stdout
     assert (output.stat().st_mtime_ns, index.stat().st_mtime_ns) == stamps
     assert output.read_bytes() == data and index.read_bytes() == index_data
-
-
-def assert_pure_data(path: Path) -> None:
-    """A docstring and assignments of literals to names: nothing in the module can run."""
-    tree = ast.parse(path.read_bytes())
-    assert tree.body
-    for node in tree.body:
-        if isinstance(node, ast.Expr):
-            assert isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
-        else:
-            assert isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets)
-            ast.literal_eval(node.value)
 
 
 def test_index_holds_the_runtimes_fingerprints_of_the_frozen_module(tmp_path: Path) -> None:

@@ -14,8 +14,9 @@ from types import ModuleType
 
 import pytest
 from fuzz_strategies import Spec
-from fuzz_support import check_pure_data, check_run, fuzz, line_count, materialize, run_generator, sandbox, snapshot
+from fuzz_support import check_run, fuzz, line_count, materialize, run_generator, sandbox, snapshot
 from hypothesis import strategies as st
+from project import assert_pure_data
 
 # ---------------------------------------------------------------------------------------------
 # The frozen module holds text only as data: whatever the text, it comes back exactly
@@ -72,7 +73,7 @@ def test_text_round_trips_exactly_as_data(description: str, purpose: str, litera
         project = materialize(Spec(data, files), base)
         run = run_generator(["build"], project, monkeypatch, capsys)
         assert run.code == 0, run.err
-        check_pure_data(project / "cortexdb" / "_frozen.py")  # before running a line of it
+        assert_pure_data(project / "cortexdb" / "_frozen.py")  # before running a line of it
         frozen = load_module(project / "cortexdb" / "_frozen.py")
 
     (migration,) = frozen.MIGRATIONS
@@ -102,7 +103,7 @@ def test_new_keeps_any_description_as_data(description: str, tmp_path: Path, mon
         if run.code != 0:
             return  # nothing to name the file by: refused, nothing written
         assert run_generator(["build"], project, monkeypatch, capsys).code == 0
-        check_pure_data(project / "cortexdb" / "_frozen.py")
+        assert_pure_data(project / "cortexdb" / "_frozen.py")
         (migration,) = load_module(project / "cortexdb" / "_frozen.py").MIGRATIONS
     assert migration["description"] == " ".join(description.split())
 
