@@ -312,28 +312,41 @@ def _migrate_slow(
 ) -> str | None:
     # Imported only once there is work: a process that finds every missing database being
     # created by another one only waits for it (`_aside`), and never needs the applier.
-    backups: BackupRun | None = None
-    try:
-        for done, (index, spec, path) in enumerate(slow, 1):
-            outcome = None
-            if not is_url(path) and not os.path.lexists(path):
-                outcome = _create(catalog, spec, path, busy_timeout)
-            if outcome is None and os.path.lexists(path) and _is_current(spec, path, busy_timeout):
-                # Created (or brought up to date) by another process since this run looked.
-                results[index] = DatabaseResult(spec.name, path, UP_TO_DATE, session=spec.session)
-            else:
-                if outcome is None:
-                    if backup and backups is None and not is_url(path):
-                        from ._backup import BackupRun
+    # A database another process is creating is left for later: meanwhile this process can
+    # create the next one (databases are independent), so processes starting together on an
+    # empty data dir share the work instead of queueing behind one of them.
+    from ._aside import Busy
 
-                        backups = BackupRun(root)
-                    outcome = _apply_in_place(catalog, spec, root, path, busy_timeout, backups)
-                results[index] = DatabaseResult(
-                    spec.name, path, _state(outcome), tuple(outcome.applied), backed_up=outcome.backed_up,
-                    session=spec.session,
-                )
-            if progress is not None:
-                progress(done, len(slow), path)
+    backups: BackupRun | None = None
+    deferred: list[tuple[int, DatabaseSpec, str]] = []
+    done = 0
+    try:
+        for wait, items in ((False, slow), (True, deferred)):
+            for index, spec, path in items:
+                outcome = None
+                if not is_url(path) and not os.path.lexists(path):
+                    try:
+                        outcome = _create(catalog, spec, path, busy_timeout, wait)
+                    except Busy:
+                        deferred.append((index, spec, path))
+                        continue
+                if outcome is None and os.path.lexists(path) and _is_current(spec, path, busy_timeout):
+                    # Created (or brought up to date) by another process since this run looked.
+                    results[index] = DatabaseResult(spec.name, path, UP_TO_DATE, session=spec.session)
+                else:
+                    if outcome is None:
+                        if backup and backups is None and not is_url(path):
+                            from ._backup import BackupRun
+
+                            backups = BackupRun(root)
+                        outcome = _apply_in_place(catalog, spec, root, path, busy_timeout, backups)
+                    results[index] = DatabaseResult(
+                        spec.name, path, _state(outcome), tuple(outcome.applied), backed_up=outcome.backed_up,
+                        session=spec.session,
+                    )
+                done += 1
+                if progress is not None:
+                    progress(done, len(slow), path)
     finally:
         backup_dir = backups.finish() if backups is not None else None
     return backup_dir
@@ -345,8 +358,11 @@ def _state(outcome: Outcome) -> str:
     return ADOPTED if outcome.adopted else UP_TO_DATE
 
 
-def _create(catalog: Catalog, spec: DatabaseSpec, path: str, busy_timeout: float) -> Outcome | None:
-    """A database that does not exist yet, built aside and linked into place whole (`_aside`)."""
+def _create(
+    catalog: Catalog, spec: DatabaseSpec, path: str, busy_timeout: float, wait: bool
+) -> Outcome | None:
+    """A database that does not exist yet, built aside and linked into place whole (`_aside`);
+    `aside.Busy` when another process is creating it and `wait` is False."""
     from ._aside import create
     from ._connect import make_parent_dir
 
@@ -357,7 +373,7 @@ def _create(catalog: Catalog, spec: DatabaseSpec, path: str, busy_timeout: float
         return apply_pending(catalog, spec, AsideFile(path, aside, busy_timeout))
 
     make_parent_dir(path)
-    return create(path, busy_timeout, build)
+    return create(path, busy_timeout, build, wait=wait)
 
 
 def _apply_in_place(

@@ -47,16 +47,21 @@ def aside_path(path: str) -> str:
     return os.path.join(directory, f"..{name}.new")
 
 
-def create(path: str, busy_timeout: float, build: Callable[[str], Outcome]) -> Outcome | None:
+class Busy(Exception):
+    """Another process is creating the database (raised only by `create(..., wait=False)`)."""
+
+
+def create(path: str, busy_timeout: float, build: Callable[[str], Outcome], *, wait: bool = True) -> Outcome | None:
     """Create the database at `path` whole: `build(aside)` migrates the aside file, then it is
     linked into place. None, with nothing built, when `path` exists by the time this process
     gets its turn, or where this cannot work (no `fcntl`, no hard links): the caller then
     treats `path` as an existing (or still missing) database and migrates it in place.
+    `wait=False`: `Busy` at once, nothing done, if another process is creating it.
     """
     if fcntl is None or not hard_links:
         return None
     aside = aside_path(path)
-    fd = _claim(path, aside, busy_timeout)
+    fd = _claim(path, aside, busy_timeout, wait)
     if fd is None:
         return None
     try:
@@ -78,7 +83,7 @@ def create(path: str, busy_timeout: float, build: Callable[[str], Outcome]) -> O
         os.close(fd)  # only after SQLite closed its own: closing any descriptor drops the process's locks
 
 
-def _claim(path: str, aside: str, busy_timeout: float) -> int | None:
+def _claim(path: str, aside: str, busy_timeout: float, wait: bool) -> int | None:
     """A descriptor holding the lock of `aside`, or None once `path` exists (created meanwhile)."""
     assert fcntl is not None
     deadline = time.monotonic() + busy_timeout
@@ -95,6 +100,8 @@ def _claim(path: str, aside: str, busy_timeout: float) -> int | None:
             while not _try_lock(fd):
                 if os.path.lexists(path):
                     return None
+                if not wait:
+                    raise Busy(path)
                 if delay == _FIRST_DELAY:
                     _debug("%s: another process is creating it; waiting", path)
                 if time.monotonic() >= deadline:

@@ -203,3 +203,35 @@ def test_eight_processes_opening_one_new_session_together(tmp_path: Path) -> Non
     assert ledger_rows(path) == expected_ledger(FROZEN, "session")
     assert _asides(tmp_path) == []
 
+
+
+TWO = synthetic_frozen([V1, (3, "zeta", "CREATE TABLE IF NOT EXISTS z (id INTEGER PRIMARY KEY);")],
+                       databases={"main": "main.db", "zeta": "zeta.db"})
+
+
+def test_while_one_database_is_being_created_elsewhere_the_next_one_is_created_meanwhile(tmp_path: Path) -> None:
+    """Databases are independent: a process that finds main.db being created by another goes on
+    to create zeta.db, and only then waits for main.db. Processes starting together on an empty
+    data dir so share the work instead of queueing behind one of them."""
+    template = tmp_path / "template"
+    cortexdb.migrate(template, frozen=TWO)
+    frozen_file = write_frozen(TWO, tmp_path / "two.py")
+    data = tmp_path / "data"
+    holder = _hold_aside(data, template / "main.db")
+    process = spawn_cli("migrate", "--data-dir", str(data), "--debug", frozen_file=frozen_file,
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stderr is not None
+    for line in process.stderr:
+        if "main.db: another process is creating it; waiting" in line:
+            break
+    else:
+        pytest.fail("the process did not wait for main.db")
+    # It waits for main.db only now, with zeta.db already complete and in place.
+    assert ledger_rows(data / "zeta.db") == expected_ledger(TWO, "zeta")
+    assert not (data / "main.db").exists()
+    holder.communicate("publish\n", timeout=30)
+    out, _ = process.communicate(timeout=60)
+    assert process.returncode == 0
+    assert out.splitlines()[:2] == [f"main       {'main.db':<28} up to date",
+                                    f"zeta       {'zeta.db':<28} applied 003"]
+    assert _asides(data) == []
