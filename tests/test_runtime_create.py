@@ -82,6 +82,22 @@ def _hold_aside(data: Path, template: Path | None = None) -> subprocess.Popen[st
     return holder
 
 
+def _migrate_until_it_waits_for_main(
+    data: Path, frozen_file: Path, template: Path
+) -> tuple[subprocess.Popen[str], subprocess.Popen[str]]:
+    """(holder, migrating process): the holder creates main.db (it publishes `template` when told
+    "publish"); the process has said in its `--debug` log that it waits for main.db."""
+    holder = _hold_aside(data, template)
+    process = spawn_cli("migrate", "--data-dir", str(data), "--debug", frozen_file=frozen_file,
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stderr is not None
+    for line in process.stderr:
+        if "main.db: another process is creating it; waiting" in line:
+            return holder, process
+    holder.communicate("abandon\n", timeout=30)
+    pytest.fail("the process did not wait for main.db")
+
+
 def test_a_process_that_finds_the_database_being_created_waits_and_uses_it(tmp_path: Path) -> None:
     """While another process builds main.db, a second one waits for it instead of building its own,
     then finds it complete: it applies nothing."""
@@ -89,15 +105,7 @@ def test_a_process_that_finds_the_database_being_created_waits_and_uses_it(tmp_p
     cortexdb.migrate(template, frozen=SMALL)
     frozen_file = write_frozen(SMALL, tmp_path / "small.py")
     data = tmp_path / "data"
-    holder = _hold_aside(data, template / "main.db")
-    waiter = spawn_cli("migrate", "--data-dir", str(data), "--debug", frozen_file=frozen_file,
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert waiter.stderr is not None
-    for line in waiter.stderr:
-        if "another process is creating it; waiting" in line:
-            break
-    else:
-        pytest.fail("the second process did not wait")
+    holder, waiter = _migrate_until_it_waits_for_main(data, frozen_file, template / "main.db")
     holder.communicate("publish\n", timeout=30)
     out, _ = waiter.communicate(timeout=60)
     assert waiter.returncode == 0
@@ -217,15 +225,7 @@ def test_while_one_database_is_being_created_elsewhere_the_next_one_is_created_m
     cortexdb.migrate(template, frozen=TWO)
     frozen_file = write_frozen(TWO, tmp_path / "two.py")
     data = tmp_path / "data"
-    holder = _hold_aside(data, template / "main.db")
-    process = spawn_cli("migrate", "--data-dir", str(data), "--debug", frozen_file=frozen_file,
-                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert process.stderr is not None
-    for line in process.stderr:
-        if "main.db: another process is creating it; waiting" in line:
-            break
-    else:
-        pytest.fail("the process did not wait for main.db")
+    holder, process = _migrate_until_it_waits_for_main(data, frozen_file, template / "main.db")
     # It waits for main.db only now, with zeta.db already complete and in place.
     assert ledger_rows(data / "zeta.db") == expected_ledger(TWO, "zeta")
     assert not (data / "main.db").exists()
