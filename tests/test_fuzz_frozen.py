@@ -6,17 +6,14 @@ Budgets: 140 examples in `make test`, 20x in `make soak` (see tests/fuzz_support
 
 from __future__ import annotations
 
-import importlib.util
-import itertools
 import re
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from fuzz_strategies import Spec
 from fuzz_support import check_run, fuzz, line_count, materialize, run_generator, sandbox, snapshot
 from hypothesis import strategies as st
-from project import assert_pure_data
+from project import assert_pure_data, load_frozen
 
 # ---------------------------------------------------------------------------------------------
 # The frozen module holds text only as data: whatever the text, it comes back exactly
@@ -26,7 +23,6 @@ HOSTILE_SAMPLES = ['"""', "'''", "\\", "\\n", "{{ 7*7 }}", "{% raw %}", "{# c #}
 no_nul = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)))
 hostile_strings = st.lists(st.one_of(st.sampled_from(HOSTILE_SAMPLES), no_nul), min_size=1, max_size=4).map("".join)
 
-_counter = itertools.count()  # a fresh module name for each frozen module loaded
 
 
 def sql_literal(text: str) -> str:
@@ -35,14 +31,6 @@ def sql_literal(text: str) -> str:
 
 def sql_name(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
-
-
-def load_module(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"frozen_fuzz_{next(_counter)}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @fuzz(
@@ -74,7 +62,7 @@ def test_text_round_trips_exactly_as_data(description: str, purpose: str, litera
         run = run_generator(["build"], project, monkeypatch, capsys)
         assert run.code == 0, run.err
         assert_pure_data(project / "cortexdb" / "_frozen.py")  # before running a line of it
-        frozen = load_module(project / "cortexdb" / "_frozen.py")
+        frozen = load_frozen(project / "cortexdb" / "_frozen.py")
 
     (migration,) = frozen.MIGRATIONS
     assert migration["description"] == (description or slug.replace("_", " "))  # "" means: from the name
@@ -104,7 +92,7 @@ def test_new_keeps_any_description_as_data(description: str, tmp_path: Path, mon
             return  # nothing to name the file by: refused, nothing written
         assert run_generator(["build"], project, monkeypatch, capsys).code == 0
         assert_pure_data(project / "cortexdb" / "_frozen.py")
-        (migration,) = load_module(project / "cortexdb" / "_frozen.py").MIGRATIONS
+        (migration,) = load_frozen(project / "cortexdb" / "_frozen.py").MIGRATIONS
     assert migration["description"] == " ".join(description.split())
 
 
