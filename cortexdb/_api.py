@@ -117,10 +117,7 @@ def migrate(
     Raises a `CortexDBError` subclass, after which nothing of the failing migration remains.
     """
     root = os.fspath(data_dir)
-    # The index when it can be trusted; the whole frozen module only once something needs it.
-    known: Catalog | Index | None = load_index() if frozen is None and not dry_run else None
-    if known is None:
-        known = load_catalog(frozen)
+    known = _known(frozen)
     servers = database_urls(known, urls)
     selected: list[DatabaseEntry] = list(known.select(databases))
     results: list[DatabaseResult | None] = []
@@ -133,7 +130,7 @@ def migrate(
             results.append(None)
     backup_dir = None
     if waiting:
-        catalog = known if isinstance(known, Catalog) else load_catalog_for(known)
+        catalog = _whole(known)
         slow = [(at, catalog.databases[entry.name], path) for at, entry, path in waiting]
         if dry_run:
             _dry_run(catalog, slow, results, busy_timeout)
@@ -158,14 +155,12 @@ def open_session(
     timeout set; its transaction handling is sqlite3's default.
     """
     check_session_id(session_id)
-    known: Catalog | Index | None = load_index() if frozen is None else None
-    if known is None:
-        known = load_catalog(frozen)
+    known = _known(frozen)
     entry = known.session_database(database)
     root = os.fspath(data_dir)
     path = entry.path(root, session_id)
     if not _is_current(entry, path, busy_timeout):
-        catalog = known if isinstance(known, Catalog) else load_catalog_for(known)
+        catalog = _whole(known)
         results: list[DatabaseResult | None] = [None]
         spec = catalog.databases[entry.name]
         _migrate_slow(catalog, root, [(0, spec, path)], results, backup, busy_timeout, None)
@@ -219,6 +214,18 @@ def verify(
             for spec, path in _targets(catalog.select(databases), servers, root)
         )
     )
+
+
+def _known(frozen: object | None) -> Catalog | Index:
+    """What the up-to-date check needs: the build's index when it can be trusted, else the whole
+    frozen module (always for an explicit `frozen`)."""
+    index = load_index() if frozen is None else None
+    return index if index is not None else load_catalog(frozen)
+
+
+def _whole(known: Catalog | Index) -> Catalog:
+    """The whole frozen module, once a database needs work (checked against the index it follows)."""
+    return known if isinstance(known, Catalog) else load_catalog_for(known)
 
 
 def _is_current(spec: DatabaseEntry, path: str, busy_timeout: float) -> bool:
