@@ -53,7 +53,7 @@ def frozen_module() -> ModuleType:
 
 def fresh_statements(frozen: ModuleType) -> dict[str, list[tuple[str, list[str]]]]:
     """Per database: (migration file, statements) as a fresh database runs them."""
-    from cortexdb._steps import has_column
+    from cortexdb._contract import has_column
 
     result: dict[str, list[tuple[str, list[str]]]] = {}
     for name in sorted(frozen.DATABASES):
@@ -118,7 +118,7 @@ def run_design_floor(path: str, migrations: list[tuple[str, list[str]]]) -> None
 
 def check_schema(frozen: ModuleType, name: str, path: str, who: str) -> None:
     """`who` left the database at `path` with exactly the proven schema (bookkeeping aside)."""
-    from cortexdb._steps import read_schema
+    from cortexdb._contract import read_schema
 
     conn = sqlite3.connect(path)
     try:

@@ -11,7 +11,8 @@ import contextlib
 import logging
 
 from . import _ledger
-from ._catalog import check_steps, fingerprint
+from ._catalog import check_steps
+from ._contract import Step, fingerprint
 from ._errors import CortexDBError, ForeignKeyViolationError, MigrationFailedError
 from ._plan import make_plan
 
@@ -152,7 +153,8 @@ class _Migrator:
         if migration.foreign_keys_off:
             self._check_foreign_keys(conn, migration)
         done = sorted([*applied, migration], key=lambda m: m.version)
-        record = _ledger.record(self.ledger, migration, fingerprint(self.ledger, self.spec.name, done))
+        value = fingerprint(self.ledger, self.spec.name, [m.ledger_key for m in done])
+        record = _ledger.record(self.ledger, migration, value)
         log.debug("%s: committing %s", self.location, migration.label)
         self.committing = migration
         try:
@@ -246,6 +248,6 @@ def step_failed(location: str, migration: Migration, step: tuple[object, ...], e
     """The error for a statement of `migration` that the database refused."""
     return MigrationFailedError(
         location,
-        f"migration {migration.label} failed at {migration.file}:{step[1]}: {error}; "
+        f"migration {migration.label} failed at {migration.file}:{Step(step).line}: {error}; "
         "rolled back, nothing recorded",
     )

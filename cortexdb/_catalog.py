@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 
+from ._contract import FORMAT, SESSION_PLACEHOLDER, check_step, fingerprint
 from ._errors import FrozenModuleError, InvalidInputError, InvalidSessionIdError
 
 TYPE_CHECKING = False
@@ -21,16 +22,11 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
     from typing import TypeVar
 
-    from ._steps import Step
+    from ._contract import RawStep
 
     Entry = TypeVar("Entry", bound="DatabaseEntry")
 
-#: The FORMAT of frozen module this runtime reads; the generator writes the same number.
-FORMAT = 1
-SESSION_PLACEHOLDER = "{session_id}"
 MAX_SESSION_ID_LENGTH = 128
-_MERSENNE_61 = (1 << 61) - 1
-_FINGERPRINT_BASE = 1_000_003
 _MIGRATION_KEYS = ("version", "file", "database", "description", "checksum", "legacy_checksum")
 FROZEN_SOURCE = "cortexdb/_frozen.py"
 INDEX_SOURCE = "cortexdb/_frozen_index.py"
@@ -61,7 +57,7 @@ class Migration:
         checksum: str,
         legacy_checksum: str,
         flags: tuple[str, ...],
-        steps: tuple[Step, ...],
+        steps: tuple[RawStep, ...],
     ) -> None:
         self.version = version
         self.file = file
@@ -75,6 +71,11 @@ class Migration:
     @property
     def foreign_keys_off(self) -> bool:
         return "foreign_keys_off" in self.flags
+
+    @property
+    def ledger_key(self) -> tuple[int, str]:
+        """(version, checksum) as the fingerprint names it."""
+        return (self.version, self.checksum)
 
     @property
     def label(self) -> str:
@@ -224,23 +225,6 @@ def check_session_id(session_id: str) -> None:
     if problem:
         shown = repr(session_id)[:60] if isinstance(session_id, str) else repr(session_id)
         raise InvalidSessionIdError(None, f"invalid session id {shown}: it {problem}")
-
-
-def fingerprint(ledger: str, database: str, migrations: Iterable[Migration]) -> int:
-    """A positive 31-bit number naming exactly this ordered list of (version, checksum).
-
-    Stored in `PRAGMA user_version` in the same transaction as each ledger row, so "the
-    header holds fingerprint(all migrations)" means "up to date" without parsing the schema.
-    A polynomial hash modulo the Mersenne prime 2^61-1, folded to 31 bits: after folding any
-    good hash collides by chance about equally rarely (2^-31), and this one needs no import
-    (`hashlib` or `binascii` would cost a visible share of the up-to-date check).
-    """
-    value = 0
-    parts = [f"cortexdb-fingerprint-1 {ledger} {database}"]
-    parts += [f"{migration.version} {migration.checksum}" for migration in migrations]
-    for part in parts:
-        value = (value * _FINGERPRINT_BASE + int.from_bytes(part.encode(), "big")) % _MERSENNE_61
-    return ((value ^ (value >> 31)) & 0x7FFFFFFF) or 1
 
 
 _default: Catalog | None = None
@@ -407,7 +391,7 @@ def _build(frozen: object, source: str) -> Catalog:
             session=session,
             schema=tuple(entry.get("schema", ())),
             migrations=own,
-            fingerprint=fingerprint(ledger, name, own),
+            fingerprint=fingerprint(ledger, name, [m.ledger_key for m in own]),
         )
     return Catalog(ledger, specs, source, getattr(frozen, "SOURCE_HASH", None))
 
@@ -433,10 +417,7 @@ def _migration(entry: object, bad: Callable[[str], FrozenModuleError]) -> Migrat
 def check_steps(migration: Migration, source: str) -> None:
     """Refuse malformed steps; run on the slow path only, just before the steps are used."""
     for step in migration.steps:
-        ok = isinstance(step, tuple) and (
-            (len(step) == 3 and step[0] == "sql") or (len(step) == 5 and step[0] == "add_column")
-        )
-        if not ok:
+        if not check_step(step):
             raise FrozenModuleError(
                 source, f"migration {migration.label} has a malformed step {step!r:.80}"
             )

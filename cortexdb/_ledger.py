@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._steps import quote_identifier
+from ._contract import quote_identifier
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -8,8 +8,8 @@ import sqlite3
 
 from . import _connect
 from ._apply import step_failed
+from ._contract import execute_steps
 from ._errors import CorruptDatabaseError, CortexDBError
-from ._steps import execute_steps
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

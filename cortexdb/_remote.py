@@ -24,6 +24,7 @@ import time
 
 from . import _ledger, _libsql
 from ._apply import ended_own_transaction, step_failed
+from ._contract import ADD_COLUMN, Step, read_schema
 from ._errors import LockTimeoutError
 from ._locations import auth_token
 
@@ -33,13 +34,13 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ._catalog import Migration
+    from ._contract import SchemaRow
     from ._dbapi import Connection
     from ._errors import CortexDBError
-    from ._steps import SchemaRow
 
 log = logging.getLogger("cortexdb")
 
-# As `_steps.has_column` (PRAGMA table_info, names compared case-insensitively), as a query.
+# As `_contract.has_column` (PRAGMA table_info, names compared case-insensitively), as a query.
 COLUMN_EXISTS = "SELECT 1 FROM pragma_table_info(?) WHERE name = ? COLLATE NOCASE"
 MIN_TIMEOUT = 1.0  # seconds per request; a BEGIN IMMEDIATE may wait up to 5 s per transaction ahead
 
@@ -102,13 +103,11 @@ def read_ledger(
     name: str, url: str, ledger: str, busy_timeout: float, *, schema: bool = False
 ) -> tuple[list[tuple[int, str]], list[SchemaRow] | None]:
     """(ledger rows, live schema if asked) read in one `BEGIN IMMEDIATE` ... `ROLLBACK`."""
-    from ._verify import live_schema
-
     conn = connect(name, url, busy_timeout)
     try:
         begin_immediate(conn, None, busy_timeout)
         rows = _ledger.read_ledger(conn, ledger)
-        live = live_schema(conn, ledger) if schema else None
+        live = list(read_schema(conn, ledger)) if schema else None
         conn.execute("ROLLBACK")
     finally:
         conn.close()
@@ -157,10 +156,10 @@ class RemoteDatabase:
         assert isinstance(conn, _libsql.RemoteConnection)
         items: list[str | _libsql.Unless] = [*before]
         items += [
-            _libsql.Unless(str(step[2]), COLUMN_EXISTS, (str(step[3]), str(step[4])))
-            if step[0] == "add_column"
-            else str(step[2])
-            for step in migration.steps
+            _libsql.Unless(step.sql, COLUMN_EXISTS, (step.table, step.column))
+            if step.kind == ADD_COLUMN
+            else step.sql
+            for step in map(Step, migration.steps)
         ]
         if not migration.foreign_keys_off:
             self.held = (migration, items, len(before))

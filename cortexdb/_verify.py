@@ -6,16 +6,16 @@ import sqlite3
 from dataclasses import dataclass
 
 from . import _connect
+from ._contract import read_schema
 from ._plan import make_plan
 from ._status import read_plan
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ._catalog import DatabaseSpec
-    from ._dbapi import Connection
+    from ._contract import SchemaRow
     from ._plan import Plan
 
-SchemaRow = tuple[str, str, str, "str | None"]  # (type, name, tbl_name, sql) as in sqlite_master
 
 
 @dataclass(frozen=True)
@@ -43,16 +43,6 @@ class VerifyReport:
         return all(check.ok for check in self.databases)
 
 
-def live_schema(conn: Connection, ledger: str) -> list[SchemaRow]:
-    """The schema the way the generator's proof records it (FTS5 shadow tables included)."""
-    rows = conn.execute(
-        "SELECT type, name, tbl_name, sql FROM sqlite_master "
-        "WHERE name NOT LIKE 'sqlite_%' AND name != ? ORDER BY type, name",
-        (ledger,),
-    ).fetchall()
-    return [(str(t), str(n), str(tbl), None if sql is None else str(sql)) for t, n, tbl, sql in rows]
-
-
 def compare_schema(
     proven: tuple[SchemaRow, ...] | list[SchemaRow], live: list[SchemaRow]
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]], list[tuple[str, str]]]:
@@ -76,7 +66,7 @@ def verify_file(spec: DatabaseSpec, path: str, ledger: str, busy_timeout: float)
         conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
         try:
             integrity = [str(row[0]) for row in conn.execute("PRAGMA quick_check").fetchall()]
-            live = live_schema(conn, ledger)
+            live = list(read_schema(conn, ledger))
         finally:
             conn.close()
     except sqlite3.Error as error:

@@ -164,15 +164,12 @@ def _generate(manifest: Manifest, jobs: int | None = None) -> BuildResult:
 
 
 def index_fingerprint(ledger: str, database: str, migrations: list[dict[str, Any]]) -> int:
-    """The runtime's own fingerprint of `database`'s migrations (cortexdb._catalog.fingerprint), so
+    """The runtime's own fingerprint of `database`'s migrations (cortexdb._contract.fingerprint), so
     the index holds exactly what the runtime computes from the frozen module and stores in
     `PRAGMA user_version`."""
-    from cortexdb._catalog import Migration as RuntimeMigration
-    from cortexdb._catalog import fingerprint
+    from cortexdb._contract import fingerprint
 
-    own = [RuntimeMigration(m["version"], m["file"], m["database"], m["description"], m["checksum"],
-                            m["legacy_checksum"], tuple(m["flags"]), ())
-           for m in migrations if m["database"] == database]
+    own = [(m["version"], m["checksum"]) for m in migrations if m["database"] == database]
     return fingerprint(ledger, database, own)
 
 

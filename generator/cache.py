@@ -2,8 +2,8 @@
 
 The key is a sha256 over everything a build reads: the manifest, every `.sql` file in the
 migrations folder (names and bytes), the lock file, the generator's own source, the
-runtime modules it imports (the proof runs `cortexdb._steps`, the index holds fingerprints
-from `cortexdb._catalog`) and the sqlglot version. A hit returns the stored result of the
+runtime's contract module (`cortexdb._contract`: the proof runs its step executor, the index holds its
+fingerprints) and the sqlglot version. A hit returns the stored result of the
 last successful build with those inputs; any change of any byte is a miss. Stored under
 `.cache/generator/` (git-ignored).
 """
@@ -24,7 +24,7 @@ from .manifest import Manifest
 CACHE_DIR = Path(".cache") / "generator"
 GENERATOR_DIR = Path(__file__).resolve().parent
 # Read, not imported: importing cortexdb would cost a cache hit more than the rest of it.
-RUNTIME_MODULES = tuple(GENERATOR_DIR.parent / "cortexdb" / name for name in ("_catalog.py", "_steps.py"))
+RUNTIME_MODULES = (GENERATOR_DIR.parent / "cortexdb" / "_contract.py",)
 
 
 def cache_key(manifest: Manifest, lock_text: str | None = None) -> str:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
+from cortexdb._contract import SESSION_PLACEHOLDER
+
 from .diagnostics import Diagnostic, GeneratorError
 
 if sys.version_info >= (3, 11):
@@ -22,7 +24,6 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 # fullmatch, never `$` (which also matches before a final newline); ASCII digits only.
 MIGRATION_NAME = re.compile(r"(?P<number>[0-9]{3,6})_(?P<slug>[a-z0-9]+(?:_[a-z0-9]+)*)\.sql")
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-SESSION_PLACEHOLDER = "{session_id}"
 LINT_CODE = re.compile(r"MG[0-9]{3}")
 
 GENERATOR_KEYS = {"migrations", "output", "ledger", "lock"}

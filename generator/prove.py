@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from cortexdb._steps import SchemaRow, execute_steps, quote_identifier, read_schema
+from cortexdb._contract import SchemaRow, execute_steps, quote_identifier, read_schema
 
 from .compile import FOREIGN_KEYS_OFF
 from .diagnostics import Diagnostic, Severity

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from cortexdb._contract import FORMAT
+
 if TYPE_CHECKING:
     import jinja2
 
-FORMAT = 1
 TEMPLATE = "frozen.py.j2"
 INDEX_TEMPLATE = "frozen_index.py.j2"
 

@@ -23,7 +23,7 @@ from .diagnostics import Diagnostic
 from .manifest import Manifest, Migration
 
 if TYPE_CHECKING:
-    from cortexdb._steps import SchemaRow
+    from cortexdb._contract import SchemaRow
 
     from .build import CompiledFile
 

@@ -22,14 +22,10 @@ from typing import Any
 
 from legacy import legacy_checksum
 
-from cortexdb._steps import execute_steps
+from cortexdb._contract import SCHEMA_QUERY, execute_steps
 
 ROOT = Path(__file__).resolve().parents[1]
 LEDGER = "schema_migrations"
-SCHEMA_QUERY = (
-    "SELECT type, name, tbl_name, sql FROM sqlite_master "
-    "WHERE name NOT LIKE 'sqlite_%' AND name != ? ORDER BY type, name"
-)
 SHARED_DATABASES = {"main": "main.db", "session": "sessions/{session_id}.db"}
 _ADD_COLUMN = re.compile(
     r"^\s*ALTER\s+TABLE\s+(\w+)\s+ADD\s+COLUMN\s+IF\s+NOT\s+EXISTS\s+(\w+)", re.IGNORECASE

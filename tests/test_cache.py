@@ -80,7 +80,7 @@ def test_a_missing_or_edited_index_is_rewritten_on_a_cache_hit(tmp_path: Path) -
 
 
 def test_the_key_covers_the_runtime_code_the_build_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The index's fingerprints come from cortexdb._catalog, the proof runs cortexdb._steps: a
+    """The index's fingerprints and the proof's step executor come from cortexdb._contract: a
     change there must rebuild, though no generator file changed."""
     from generator import cache
     from generator.manifest import load_manifest

@@ -43,7 +43,8 @@ from runtime_support import (
 )
 
 import cortexdb
-from cortexdb._catalog import fingerprint, load_catalog
+from cortexdb._catalog import load_catalog
+from cortexdb._contract import fingerprint
 
 FROZEN = real_frozen()
 CATALOG = load_catalog(FROZEN)
@@ -92,7 +93,8 @@ def assert_prefixes(data: Path) -> dict[str, int]:
         assert rows == expected_ledger(FROZEN, name, count), (name, rows)
         assert live_schema(path) == prefix_schema(FROZEN, name, count), (name, count)
         migrations = CATALOG.databases[name].migrations[:count]
-        assert user_version(path) == (fingerprint(CATALOG.ledger, name, migrations) if count else 0), name
+        expected = fingerprint(CATALOG.ledger, name, [m.ledger_key for m in migrations]) if count else 0
+        assert user_version(path) == expected, name
         counts[name] = count
     return counts
 
@@ -199,7 +201,7 @@ def test_disk_full_mid_migration_of_an_existing_database(tmp_path: Path) -> None
     assert live_schema(data / "main.db") == tuple(synthetic_frozen([GROW_V1, GROW_V2]).DATABASES["main"]["schema"])
     catalog = load_catalog(v3)
     done = catalog.databases["main"].migrations[:2]
-    assert user_version(data / "main.db") == fingerprint(catalog.ledger, "main", done)
+    assert user_version(data / "main.db") == fingerprint(catalog.ledger, "main", [m.ledger_key for m in done])
 
     retry = run_cli("migrate", "--data-dir", str(data), frozen_file=frozen_file)
     assert retry.returncode == 0, retry.stderr

@@ -32,7 +32,8 @@ from runtime_support import (
 )
 
 import cortexdb
-from cortexdb._catalog import fingerprint, load_catalog
+from cortexdb._catalog import load_catalog
+from cortexdb._contract import fingerprint
 
 FROZEN = real_frozen()
 CATALOG = load_catalog(FROZEN)
@@ -87,7 +88,7 @@ def _check_prefix(data: Path) -> None:
         assert rows == expected_ledger(FROZEN, name, count), name
         assert live_schema(path) == prefix_schema(FROZEN, name, count), (name, count)
         migrations = CATALOG.databases[name].migrations[:count]
-        expected = fingerprint(CATALOG.ledger, name, migrations) if count else 0
+        expected = fingerprint(CATALOG.ledger, name, [m.ledger_key for m in migrations]) if count else 0
         assert user_version(path) == expected, (name, count)
 
 

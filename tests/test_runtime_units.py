@@ -9,8 +9,9 @@ import pytest
 from runtime_support import compile_migration, synthetic_frozen
 
 import cortexdb
-from cortexdb._catalog import check_session_id, fingerprint, load_catalog
+from cortexdb._catalog import check_session_id, load_catalog
 from cortexdb._cli import UsageError, parse
+from cortexdb._contract import fingerprint
 from cortexdb._plan import make_plan
 
 SQL = [(v, "main", f"CREATE TABLE IF NOT EXISTS t{v} (x);") for v in (1, 2, 3, 4)]
@@ -38,10 +39,10 @@ def test_plan_sorts_the_ledger_into_applied_legacy_pending_changed_unknown() -> 
 def test_fingerprint_names_the_exact_ordered_set() -> None:
     spec = _spec()
     migrations = list(spec.migrations)
-    values = {fingerprint("schema_migrations", "main", migrations[:n]) for n in range(5)}
+    values = {fingerprint("schema_migrations", "main", [m.ledger_key for m in migrations[:n]]) for n in range(5)}
     assert len(values) == 5 and all(0 < v < 2**31 for v in values)
-    assert fingerprint("schema_migrations", "main", migrations) == spec.fingerprint
-    assert fingerprint("schema_migrations", "other", migrations) != spec.fingerprint
+    assert fingerprint("schema_migrations", "main", [m.ledger_key for m in migrations]) == spec.fingerprint
+    assert fingerprint("schema_migrations", "other", [m.ledger_key for m in migrations]) != spec.fingerprint
     edited = [*SQL[:3], (4, "main", "CREATE TABLE IF NOT EXISTS t4 (x, y);")]
     assert load_catalog(synthetic_frozen(edited)).databases["main"].fingerprint != spec.fingerprint
 

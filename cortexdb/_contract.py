@@ -1,0 +1,142 @@
+"""The contract between the generator and the runtime: what both sides must agree on, once.
+
+The generator (`python -m generator`) imports this module and nothing else of the runtime;
+the runtime imports it on every path, the up-to-date one included, so it imports nothing at
+all (no typing, no sqlite3: a connection is whatever has `execute`). It holds:
+
+- `FORMAT`, the version of the frozen module's layout, and `SESSION_PLACEHOLDER`;
+- the step layout (`Step`, `check_step`): how a migration's statements are stored;
+- `fingerprint`: the number `PRAGMA user_version` holds for "these migrations are applied";
+- `execute_steps`: how steps run (the proof runs them exactly as the runtime does);
+- `same_name` and `has_column`: SQLite's rule for comparing identifiers;
+- `read_schema`: the one reader of `sqlite_master` (proof, verify, remote, tests).
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any
+
+#: (type, name, tbl_name, sql) as in sqlite_master; the generator annotates with these too.
+SchemaRow = tuple[str, str, str, "str | None"]
+RawStep = tuple[object, ...]
+
+#: The layout version of `_frozen.py` / `_frozen_index.py`: the generator writes it, the runtime
+#: reads only this one. Change it with any change of the layout below.
+FORMAT = 1
+#: Where a per-session database's file name takes the session id.
+SESSION_PLACEHOLDER = "{session_id}"
+
+# A step as the frozen module stores it (plain tuples: the module is pure data):
+#   ("sql", line, statement)
+#   ("add_column", line, statement, table, column)   the statement has no IF NOT EXISTS
+SQL = "sql"
+ADD_COLUMN = "add_column"
+_STEP_SIZES = {SQL: 3, ADD_COLUMN: 5}
+
+_MERSENNE_61 = (1 << 61) - 1
+_FINGERPRINT_BASE = 1_000_003
+#: ASCII upper case to lower case, nothing else: SQLite folds only ASCII letters in names.
+_ASCII_LOWER = {code: code + 32 for code in range(ord("A"), ord("Z") + 1)}
+
+# Objects SQLite makes for itself (autoindexes, sqlite_sequence, sqlite_stat1) are not part of
+# a schema. SQLite reserves every name that starts with `sqlite_` in any case; `_` is a LIKE
+# wildcard, so it is escaped (unescaped, `SQLiteCache` or `sqlitestats` would be hidden).
+# LIKE folds ASCII case, as SQLite's own check does.
+SCHEMA_QUERY = (
+    "SELECT type, name, tbl_name, sql FROM sqlite_master "
+    "WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name != ? ORDER BY type, name"
+)
+
+
+class Step:
+    """A typed view of one stored step, so no code reads the tuple by index."""
+
+    __slots__ = ("column", "kind", "line", "sql", "table")
+
+    def __init__(self, raw: RawStep) -> None:
+        self.kind = str(raw[0])
+        self.line = int(raw[1])  # type: ignore[call-overload]
+        self.sql = str(raw[2])
+        self.table = str(raw[3]) if self.kind == ADD_COLUMN else ""
+        self.column = str(raw[4]) if self.kind == ADD_COLUMN else ""
+
+    def __repr__(self) -> str:
+        return f"Step({self.kind!r}, line={self.line}, {self.sql[:40]!r})"
+
+
+def sql_step(line: int, statement: str) -> RawStep:
+    return (SQL, line, statement)
+
+
+def add_column_step(line: int, statement: str, table: str, column: str) -> RawStep:
+    return (ADD_COLUMN, line, statement, table, column)
+
+
+def check_step(raw: object) -> bool:
+    """True when `raw` has the layout above (a malformed frozen module must not run)."""
+    if not isinstance(raw, tuple) or not raw or _STEP_SIZES.get(raw[0]) != len(raw):
+        return False
+    line = raw[1]
+    return isinstance(line, int) and not isinstance(line, bool) and all(isinstance(part, str) for part in raw[2:])
+
+
+def fingerprint(ledger: str, database: str, applied: Iterable[tuple[int, str]]) -> int:
+    """A positive 31-bit number naming exactly this ordered list of (version, checksum).
+
+    Stored in `PRAGMA user_version` in the same transaction as each ledger row, so "the
+    header holds fingerprint(all migrations)" means "up to date" without parsing the schema.
+    A polynomial hash modulo the Mersenne prime 2^61-1, folded to 31 bits: after folding any
+    good hash collides by chance about equally rarely (2^-31), and this one needs no import
+    (`hashlib` or `binascii` would cost a visible share of the up-to-date check).
+    """
+    value = 0
+    parts = [f"cortexdb-fingerprint-1 {ledger} {database}"]
+    parts += [f"{version} {checksum}" for version, checksum in applied]
+    for part in parts:
+        value = (value * _FINGERPRINT_BASE + int.from_bytes(part.encode(), "big")) % _MERSENNE_61
+    return ((value ^ (value >> 31)) & 0x7FFFFFFF) or 1
+
+
+def name_key(name: str) -> str:
+    """`name` as SQLite compares identifiers: ASCII letters case-folded, every other character as is."""
+    return name.translate(_ASCII_LOWER)
+
+
+def same_name(a: str, b: str) -> bool:
+    """SQLite's rule: `Users` and `users` are one table; `É` and `é` are two."""
+    return name_key(a) == name_key(b)
+
+
+def quote_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def has_column(conn: Any, table: str, column: str) -> bool:
+    rows = conn.execute(f"PRAGMA table_info({quote_identifier(table)})").fetchall()
+    key = name_key(column)
+    return any(name_key(str(row[1])) == key for row in rows)
+
+
+def execute_steps(conn: Any, steps: Iterable[RawStep]) -> None:
+    """Run the steps in order on `conn`; the caller owns the transaction.
+
+    `add_column` runs only when the column is missing: this is what makes
+    `ALTER TABLE ... ADD COLUMN IF NOT EXISTS` real on stock SQLite.
+    """
+    for raw in steps:
+        step = Step(raw)
+        if step.kind == ADD_COLUMN and has_column(conn, step.table, step.column):
+            continue
+        conn.execute(step.sql)
+
+
+def read_schema(conn: Any, ledger: str) -> tuple[SchemaRow, ...]:
+    """The schema as the frozen module stores it: (type, name, tbl_name, sql), sorted; the ledger
+    table and SQLite's own objects left out."""
+    return tuple(
+        (str(kind), str(name), str(table), None if sql is None else str(sql))
+        for kind, name, table, sql in conn.execute(SCHEMA_QUERY, (ledger,)).fetchall()
+    )
