@@ -111,8 +111,11 @@ class BackupRun:
             staging = _STAGING.match(name)
             if staging and not _alive(int(staging.group(1))):
                 shutil.rmtree(os.path.join(self.root, name), ignore_errors=True)
-        published.sort()
-        for _, name in published[: max(0, len(published) - self.keep)]:
+        # The backup this run just took is kept whatever the clock said when it was named
+        # (a clock set back gives it the oldest name); the newest others fill the rest.
+        own = os.path.basename(self.published or "")
+        others = sorted(entry for entry in published if entry[1] != own)
+        for _, name in others[: max(0, len(others) - max(0, self.keep - 1))]:
             log.info("removing old backup %s", name)
             shutil.rmtree(os.path.join(self.root, name), ignore_errors=True)
 

@@ -1,0 +1,29 @@
+"""Backups before changing an existing database: taken whenever the file holds anything, and
+never pruned away by the run that took them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from runtime_support import ledger_rows, synthetic_frozen
+
+import cortexdb
+
+SQL = [(v, "main", f"CREATE TABLE IF NOT EXISTS t{v} (x);") for v in range(1, 4)]
+
+
+def test_the_backup_just_taken_survives_a_clock_set_back(tmp_path: Path) -> None:
+    """Five backups named by a clock that ran ahead (or this one was set back): the new one has
+    the oldest name, and pruning must still keep it."""
+    cortexdb.migrate(tmp_path, frozen=synthetic_frozen(SQL[:1]))
+    future = [f"2099010{day}T000000Z" for day in range(1, 6)]
+    for name in future:
+        (tmp_path / "backups" / name).mkdir(parents=True)
+
+    result = cortexdb.migrate(tmp_path, frozen=synthetic_frozen(SQL[:2]))
+
+    assert result.backup_dir is not None
+    taken = Path(result.backup_dir)
+    assert taken.is_dir() and [row[0] for row in ledger_rows(taken / "main.db")] == [1]
+    kept = sorted(p.name for p in (tmp_path / "backups").iterdir())
+    assert kept == sorted([taken.name, *future[1:]])  # five in all; the oldest other one went
