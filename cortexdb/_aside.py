@@ -69,6 +69,7 @@ def create(path: str, busy_timeout: float, build: Callable[[str], Outcome], *, w
         os.ftruncate(fd, 0)
         outcome = build(aside)
         os.fsync(fd)
+        set_aside_leftovers(path)
         if not _publish(aside, path):
             return None
         _sync_directory(os.path.dirname(path))
@@ -126,6 +127,42 @@ def _claim(path: str, aside: str, busy_timeout: float, wait: bool) -> int | None
             if not locked:
                 os.close(fd)
     return None
+
+
+#: What SQLite reads beside a database file when it opens it: a WAL it replays over the file, a
+#: hot journal it plays back into it. Left over from a deleted database, either would make a
+#: new database at the same name come up holding the old one's pages.
+COMPANIONS = ("-wal", "-journal", "-shm")
+
+
+def set_aside_leftovers(path: str) -> list[str]:
+    """Rename the companions of a database that no longer exists at `path` out of SQLite's way
+    (to `<name>-wal.orphaned-<UTC time>`, kept for whoever wants the old data); their new names.
+
+    Called just before a new database appears at `path`; a warning names each one moved.
+    """
+    moved = []
+    for suffix in COMPANIONS:
+        leftover = path + suffix
+        if not os.path.lexists(leftover):
+            continue
+        target = f"{leftover}.orphaned-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{os.urandom(3).hex()}"
+        try:
+            os.rename(leftover, target)
+        except FileNotFoundError:
+            continue  # removed meanwhile
+        except OSError as error:
+            raise DataDirError(
+                leftover, f"a leftover of a deleted database cannot be moved aside ({error.strerror}): remove it"
+            ) from None
+        moved.append(target)
+    if moved:
+        import logging
+
+        logging.getLogger("cortexdb").warning(
+            "%s: moved aside what a deleted database left beside it, so the new database does not "
+            "read it: %s", path, ", ".join(moved))
+    return moved
 
 
 def _try_lock(fd: int) -> bool:
