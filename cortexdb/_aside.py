@@ -8,7 +8,8 @@ once. One that waited and finds the file created meanwhile has nothing to build.
 
 This module is what such a waiting process runs, so it imports only what that needs (no
 logging, no applier): on a fresh data dir, all processes but one only wait. A process killed
-while building leaves the aside file; the next one truncates it and builds it again.
+while building leaves the aside file; the next one removes it and builds a new one. It never
+truncates a file: the one left may be a second name of a database that is still in use.
 """
 
 from __future__ import annotations
@@ -66,7 +67,6 @@ def create(path: str, busy_timeout: float, build: Callable[[str], Outcome], *, w
         return None
     try:
         _remove(aside, also_file=False)  # a killed build's journal or WAL must not be replayed
-        os.ftruncate(fd, 0)
         outcome = build(aside)
         os.fsync(fd)
         set_aside_leftovers(path)
@@ -117,12 +117,16 @@ def _claim(path: str, aside: str, busy_timeout: float, wait: bool) -> int | None
                 current = os.path.samestat(os.fstat(fd), os.stat(aside, follow_symlinks=False))
             except FileNotFoundError:
                 current = False  # its builder removed it (published, or failed): look again
-            if current and not os.path.lexists(path):
+            if current and not os.path.lexists(path) and os.fstat(fd).st_size == 0:
                 locked = True
                 return fd
-            if current:  # created while we opened this file: nobody will build in it
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(aside)
+            if current:
+                # Created while we opened this file (nobody will build in it), or what a killed
+                # builder left: a partial build, or (killed between link and unlink) a second
+                # name of a database that was later deleted at `path` but may still be open.
+                # Only the name goes; a new, empty file is built. Never truncate: the inode may
+                # be someone's data.
+                _remove(aside)
         finally:
             if not locked:
                 os.close(fd)
@@ -196,7 +200,7 @@ def _publish(aside: str, path: str) -> bool:
 def _remove(aside: str, also_file: bool = True) -> None:
     """Remove what a build of `aside` leaves (journal, WAL, shared memory), and the file itself.
 
-    Best effort: what cannot be removed now is truncated or removed by the next build."""
+    Best effort: what cannot be removed now is removed by the next build."""
     for suffix in ("-journal", "-wal", "-shm", *([""] if also_file else [])):
         with contextlib.suppress(OSError):
             os.unlink(aside + suffix)
