@@ -71,7 +71,8 @@ print("steps", count, flush=True)
 """
 
 
-def _run_child(target: str, when: str, data: Path, frozen_file: Path, *actions: str) -> subprocess.CompletedProcess[str]:
+def _run_child(target: str, when: str, data: Path, frozen_file: Path,
+               *actions: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     return subprocess.run([sys.executable, "-c", CHILD, target, when, str(data), str(frozen_file), *actions],
                           capture_output=True, text=True, timeout=60, env=env, stdin=subprocess.DEVNULL)
@@ -89,7 +90,8 @@ def _consistent(path: Path, name: str) -> bool:
     """The file holds a prefix of its migrations: ledger and schema agree."""
     rows = ledger_rows(path)
     versions = [v for v, db, _ in V2 if db == name]
-    return [row[0] for row in rows] == versions[: len(rows)] and live_schema(path) == prefix_schema(NEW, name, len(rows))
+    prefix = [row[0] for row in rows] == versions[: len(rows)]
+    return prefix and live_schema(path) == prefix_schema(NEW, name, len(rows))
 
 
 def _assert_finished(data: Path) -> None:
