@@ -1,8 +1,9 @@
 """Backups before applying: SQLite's online backup API into `<data-dir>/backups/<UTC time>/`.
 
 One run of `migrate` writes every backup it takes into one folder. The folder is filled
-under a private name and renamed into place when the run ends, so pruning (newest five
-kept) by another process never deletes a backup that is still being written.
+under a private name and renamed into place when the run ends, so pruning by another
+process never deletes a backup that is still being written. Kept: the run's own backup,
+always, and the newest others up to five runs and 2 GiB in all.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ from ._errors import BackupError
 log = logging.getLogger("cortexdb")
 
 KEEP = 5
+#: Older runs are kept only while all kept backups together stay within this size; the
+#: newest run is always kept, whatever its size (at 50,000 session databases one run alone
+#: can be gigabytes: five of those would fill a disk the application needs).
+MAX_BYTES = 2 * 1024**3
 BACKUPS_DIR = "backups"
 _PUBLISHED = re.compile(r"^(\d{8}T\d{6}Z)(?:-(\d+))?$")
 _STAGING = re.compile(r"^\.incomplete-(\d+)-[0-9a-f]+$")
@@ -28,9 +33,10 @@ _STAGING = re.compile(r"^\.incomplete-(\d+)-[0-9a-f]+$")
 class BackupRun:
     """The backups of one migrate run."""
 
-    def __init__(self, data_dir: str, keep: int = KEEP) -> None:
+    def __init__(self, data_dir: str, keep: int = KEEP, max_bytes: int = MAX_BYTES) -> None:
         self.root = os.path.join(data_dir, BACKUPS_DIR)
         self.keep = keep
+        self.max_bytes = max_bytes
         self.stamp = ""
         self.staging: str | None = None
         self.saved: list[str] = []  # relative paths of the databases saved
@@ -112,12 +118,20 @@ class BackupRun:
             if staging and not _alive(int(staging.group(1))):
                 shutil.rmtree(os.path.join(self.root, name), ignore_errors=True)
         # The backup this run just took is kept whatever the clock said when it was named
-        # (a clock set back gives it the oldest name); the newest others fill the rest.
+        # (a clock set back gives it the oldest name); the newest others fill the rest, up to
+        # `keep` runs and `max_bytes` in all.
         own = os.path.basename(self.published or "")
-        others = sorted(entry for entry in published if entry[1] != own)
-        for _, name in others[: max(0, len(others) - max(0, self.keep - 1))]:
+        total = _size(os.path.join(self.root, own)) if own else 0
+        kept = 1 if own else 0
+        for _, name in sorted((entry for entry in published if entry[1] != own), reverse=True):
+            folder = os.path.join(self.root, name)
+            size = _size(folder)
+            if kept < self.keep and total + size <= self.max_bytes:
+                kept += 1
+                total += size
+                continue
             log.info("removing old backup %s", name)
-            shutil.rmtree(os.path.join(self.root, name), ignore_errors=True)
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _listdir(path: str) -> list[str]:
@@ -125,6 +139,15 @@ def _listdir(path: str) -> list[str]:
         return os.listdir(path)
     except OSError:
         return []
+
+
+def _size(folder: str) -> int:
+    total = 0
+    for directory, _, names in os.walk(folder):
+        for name in names:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(directory, name)).st_size
+    return total
 
 
 def _alive(pid: int) -> bool:

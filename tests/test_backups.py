@@ -27,3 +27,22 @@ def test_the_backup_just_taken_survives_a_clock_set_back(tmp_path: Path) -> None
     assert taken.is_dir() and [row[0] for row in ledger_rows(taken / "main.db")] == [1]
     kept = sorted(p.name for p in (tmp_path / "backups").iterdir())
     assert kept == sorted([taken.name, *future[1:]])  # five in all; the oldest other one went
+
+
+def test_older_backups_are_kept_within_two_gib(tmp_path: Path) -> None:
+    """At fleet scale one run's backups can be huge: older runs go once all kept backups would
+    pass 2 GiB; the new run's own backup stays whatever its size."""
+    cortexdb.migrate(tmp_path, frozen=synthetic_frozen(SQL[:1]))
+    older = [f"2020010{day}T000000Z" for day in range(1, 5)]
+    for name in older:
+        folder = tmp_path / "backups" / name
+        folder.mkdir(parents=True)
+        with (folder / "main.db").open("wb") as sparse:  # 900 MiB that take no disk
+            sparse.truncate(900 * 1024**2)
+
+    result = cortexdb.migrate(tmp_path, frozen=synthetic_frozen(SQL[:2]))
+
+    assert result.backup_dir is not None
+    kept = sorted(p.name for p in (tmp_path / "backups").iterdir())
+    # Its own, then the two newest older ones (1.8 GiB); a third would pass 2 GiB.
+    assert kept == sorted([Path(result.backup_dir).name, *older[-2:]])
