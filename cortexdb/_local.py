@@ -36,7 +36,7 @@ class LocalFile:
         self.existed = False
         self.wal = False
         self.checked = False
-        self.backed_up = False
+        self.backup_decided = False
 
     def connect(self) -> sqlite3.Connection:
         _connect.make_parent_dir(self.location)
@@ -78,12 +78,16 @@ class LocalFile:
     def before_change(self, conn: Connection, had_rows: bool) -> bool:
         if self.existed and not self.checked:
             self._quick_check(conn)
-        # Before the first change to a database that held migrations when this run began.
-        if self.backups is not None and self.existed and had_rows and not self.backed_up:
-            self.backups.save(self.location, self.relative)
-            self.backed_up = True
-            return True
-        return False
+        # Before the first change to a database that held anything when this run began: a
+        # ledger, or tables of an application that never had one. Decided once, at the first
+        # change, before this run wrote anything to it.
+        if self.backups is None or not self.existed or self.backup_decided:
+            return False
+        self.backup_decided = True
+        if not had_rows and conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone() is None:
+            return False  # an empty file (e.g. opened by the application before any migration)
+        self.backups.save(self.location, self.relative)
+        return True
 
     def run_steps(self, conn: Connection, migration: Migration, before: Sequence[str]) -> None:
         for statement in before:

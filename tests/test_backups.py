@@ -46,3 +46,32 @@ def test_older_backups_are_kept_within_two_gib(tmp_path: Path) -> None:
     kept = sorted(p.name for p in (tmp_path / "backups").iterdir())
     # Its own, then the two newest older ones (1.8 GiB); a third would pass 2 GiB.
     assert kept == sorted([Path(result.backup_dir).name, *older[-2:]])
+
+
+def test_a_database_with_data_but_no_ledger_is_backed_up(tmp_path: Path) -> None:
+    import sqlite3
+
+    conn = sqlite3.connect(tmp_path / "main.db")
+    conn.execute("CREATE TABLE a (x)")  # made by the application, before any migration ran
+    conn.execute("INSERT INTO a VALUES ('precious')")
+    conn.commit()
+    conn.close()
+
+    result = cortexdb.migrate(tmp_path, frozen=synthetic_frozen(SQL[:1]))
+
+    assert result.backup_dir is not None and [r.backed_up for r in result.databases] == [True]
+    saved = sqlite3.connect(Path(result.backup_dir) / "main.db")
+    assert saved.execute("SELECT x FROM a").fetchall() == [("precious",)]
+    assert saved.execute("SELECT count(*) FROM sqlite_master WHERE name = 'schema_migrations'").fetchone() == (0,)
+    saved.close()
+
+
+def test_an_empty_database_file_needs_no_backup(tmp_path: Path) -> None:
+    import sqlite3
+
+    conn = sqlite3.connect(tmp_path / "main.db")
+    conn.execute("PRAGMA user_version = 7")  # page 1 written: an SQLite file with no objects
+    conn.close()
+    assert (tmp_path / "main.db").stat().st_size > 0
+    result = cortexdb.migrate(tmp_path, frozen=synthetic_frozen(SQL[:1]))
+    assert result.backup_dir is None and [r.versions for r in result.databases] == [(1,)]
