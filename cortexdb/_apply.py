@@ -108,9 +108,9 @@ class _Migrator:
         """One locked transaction: refuse, apply the next pending migration, or finish (True)."""
         # Remotely the first read travels with the BEGIN: one request less per transaction.
         if self.ledger_exists:
-            rows = _ledger.ledger_rows(self.backend.begin(conn, _ledger.ledger_query(self.ledger)))
+            rows = _ledger.ledger_rows(self.backend.begin(conn, _ledger.ledger_query(self.ledger)), self.location)
         elif self.backend.begin(conn, _ledger.exists_query(self.ledger)):
-            rows = _ledger.ledger_rows(conn.execute(_ledger.ledger_query(self.ledger)).fetchall())
+            rows = _ledger.ledger_rows(conn.execute(_ledger.ledger_query(self.ledger)).fetchall(), self.location)
         else:
             rows = []
         log.debug("%s: locked", self.location)

@@ -57,6 +57,10 @@ class ChangedMigrationError(CortexDBError):
     """A ledger row's checksum matches neither the canonical nor the legacy checksum."""
 
 
+class LedgerError(CortexDBError):
+    """A ledger row that is not (integer version recorded once, text checksum): nothing was applied."""
+
+
 class DatabaseNewerError(CortexDBError):
     """The ledger records versions this build does not know: the database is newer than the code."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._contract import quote_identifier
+from ._errors import LedgerError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -23,11 +24,11 @@ def exists_query(ledger: str) -> str:
     return f"SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = {quoted}"
 
 
-def read_ledger(conn: Connection, ledger: str) -> list[tuple[int, str]]:
+def read_ledger(conn: Connection, ledger: str, location: str | None = None) -> list[tuple[int, str]]:
     """(version, checksum) rows in version order; empty when there is no ledger yet."""
     if not ledger_exists(conn, ledger):
         return []
-    return ledger_rows(conn.execute(ledger_query(ledger)).fetchall())
+    return ledger_rows(conn.execute(ledger_query(ledger)).fetchall(), location)
 
 
 def ledger_query(ledger: str) -> str:
@@ -35,8 +36,36 @@ def ledger_query(ledger: str) -> str:
     return f"SELECT version, checksum FROM {quote_identifier(ledger)} ORDER BY version"
 
 
-def ledger_rows(rows: Iterable[Sequence[Any]]) -> list[tuple[int, str]]:
-    return [(int(version), str(checksum)) for version, checksum in rows]
+def ledger_rows(rows: Iterable[Sequence[Any]], location: str | None = None) -> list[tuple[int, str]]:
+    """(version, checksum) pairs, checked: each version an integer recorded once, each checksum
+    text. Anything else (a ledger table declared otherwise, edited by hand, damaged) is a
+    `LedgerError` naming the row, never a guess: the plan must not read it as something else."""
+    result: list[tuple[int, str]] = []
+    seen: set[int] = set()
+    for version, checksum in rows:
+        problem = None
+        if not isinstance(version, int) or isinstance(version, bool):
+            problem = f"its version is {_shown(version)}, not an integer"
+        elif not isinstance(checksum, str):
+            problem = f"its checksum is {_shown(checksum)}, not text"
+        elif version in seen:
+            problem = "its version is recorded twice"
+        if problem is not None:
+            raise LedgerError(
+                location,
+                f"the ledger row (version {_shown(version)}, checksum {_shown(checksum)}) is malformed: "
+                f"{problem}; repair the ledger table by hand or restore the database from a backup",
+            )
+        seen.add(version)
+        result.append((version, checksum))
+    return result
+
+
+def _shown(value: object) -> str:
+    if value is None:
+        return "NULL"
+    text = repr(value) if not isinstance(value, bytes) else f"a {len(value)}-byte blob"
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def create_ledger_statement(ledger: str) -> str:

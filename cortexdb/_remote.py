@@ -106,7 +106,7 @@ def read_ledger(
     conn = connect(name, url, busy_timeout)
     try:
         begin_immediate(conn, None, busy_timeout)
-        rows = _ledger.read_ledger(conn, ledger)
+        rows = _ledger.read_ledger(conn, ledger, url)
         live = list(read_schema(conn, ledger)) if schema else None
         conn.execute("ROLLBACK")
     finally:

@@ -38,7 +38,7 @@ def read_plan(spec: DatabaseSpec, path: str, ledger: str, busy_timeout: float) -
     try:
         conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
         try:
-            rows = _ledger.read_ledger(conn, ledger)
+            rows = _ledger.read_ledger(conn, ledger, path)
         finally:
             conn.close()
     except sqlite3.Error as error:
