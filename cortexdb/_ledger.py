@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._contract import quote_identifier
+from ._contract import TABLE_EXISTS, quote_identifier
 from ._errors import LedgerError
 
 TYPE_CHECKING = False
@@ -19,9 +19,10 @@ def ledger_exists(conn: Connection, ledger: str) -> bool:
 
 
 def exists_query(ledger: str) -> str:
-    """A row when the ledger table exists (the name inline: a query that travels without parameters)."""
+    """A row when the ledger table exists, under any case of its name, as SQLite finds tables
+    (the name inline: a query that travels without parameters)."""
     quoted = "'" + ledger.replace("'", "''") + "'"
-    return f"SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = {quoted}"
+    return TABLE_EXISTS.replace("?", quoted)
 
 
 def read_ledger(conn: Connection, ledger: str, location: str | None = None) -> list[tuple[int, str]]:

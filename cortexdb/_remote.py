@@ -24,7 +24,7 @@ import time
 
 from . import _ledger, _libsql
 from ._apply import ended_own_transaction, step_failed
-from ._contract import ADD_COLUMN, Step, read_schema
+from ._contract import ADD_COLUMN, COLUMN_EXISTS, Step, read_schema
 from ._errors import LockTimeoutError
 from ._locations import auth_token
 
@@ -40,8 +40,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("cortexdb")
 
-# As `_contract.has_column` (PRAGMA table_info, names compared case-insensitively), as a query.
-COLUMN_EXISTS = "SELECT 1 FROM pragma_table_info(?) WHERE name = ? COLLATE NOCASE"
 MIN_TIMEOUT = 1.0  # seconds per request; a BEGIN IMMEDIATE may wait up to 5 s per transaction ahead
 
 
