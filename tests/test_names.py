@@ -15,7 +15,7 @@ from runtime_support import synthetic_frozen
 import cortexdb
 from cortexdb._contract import execute_steps
 
-LETTERS = st.text(alphabet="aAbBéÉßẞıIİiσΣς_", min_size=1, max_size=4)
+LETTERS = st.text(alphabet="aAbBéÉßẞıIİiσΣς_", min_size=1, max_size=4)  # noqa: RUF001 (letters that fold in Unicode)
 
 
 @settings(max_examples=200, deadline=None)
