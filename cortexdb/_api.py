@@ -237,7 +237,7 @@ def _is_current(spec: DatabaseEntry, path: str, busy_timeout: float) -> bool:
         return is_current(spec.name, path, expected, busy_timeout)
     if not os.path.isfile(path):
         return False
-    header = _quiet_wal_header(path)
+    header = None if os.path.islink(path) else _quiet_wal_header(path)
     if header is not None:
         return int.from_bytes(header[60:64], "big") == expected
     try:
@@ -261,7 +261,9 @@ def _quiet_wal_header(path: str) -> bytes | None:
     deleting `-wal`/`-shm` (4/5 of the cost of `PRAGMA user_version`). Rollback-journal
     databases (header bytes 18-19 not 2) write pages in place before commit: never read raw.
     """
-    if os.path.exists(path + "-wal"):
+    # (The caller asks SQLite for a symlink: SQLite names the WAL after the file the link
+    # points to, so `<link>-wal` says nothing. A hot journal would be played back first.)
+    if os.path.exists(path + "-wal") or os.path.exists(path + "-journal"):
         return None
     try:
         fd = os.open(path, os.O_RDONLY)
