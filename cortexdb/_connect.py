@@ -105,6 +105,28 @@ def connect(path: str, busy_timeout: float) -> sqlite3.Connection:
     return conn
 
 
+def connect_read_only(path: str, busy_timeout: float) -> sqlite3.Connection:
+    """A connection that can only read (`mode=ro`): it works on read-only media and a read-only
+    data dir, where SQLite keeps a WAL database's shared memory in the heap instead of `-shm`."""
+    # An SQLite URI: `%`, `?` and `#` in the path must be percent-encoded.
+    uri = "file:" + path.replace("%", "%25").replace("?", "%3f").replace("#", "%23") + "?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, timeout=busy_timeout, isolation_level=None, uri=True)
+        try:
+            conn.execute("PRAGMA schema_version").fetchone()  # opens the WAL index, if any
+            return conn
+        except sqlite3.OperationalError as error:
+            conn.close()
+            # A WAL database whose -wal and -shm are gone (closed cleanly) on media where they
+            # cannot be made: with no -wal there is nothing to read but the file, and nobody
+            # can be writing it (a writer would have made them), so SQLite may read it as is.
+            if error_code(error) != _CANTOPEN or os.path.lexists(path + "-wal"):
+                raise
+        return sqlite3.connect(uri + "&immutable=1", timeout=busy_timeout, isolation_level=None, uri=True)
+    except sqlite3.Error as error:
+        raise as_cortexdb_error(error, path, busy_timeout) from None
+
+
 def journal_mode(conn: sqlite3.Connection) -> str:
     return str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower()
 

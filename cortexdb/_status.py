@@ -36,7 +36,7 @@ def read_plan(spec: DatabaseSpec, path: str, ledger: str, busy_timeout: float) -
     if not _connect.check_database_file(path):
         return False, make_plan(spec, [])
     try:
-        conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
+        conn = _connect.connect_read_only(path, busy_timeout)
         try:
             rows = _ledger.read_ledger(conn, ledger, path)
         finally:

@@ -63,7 +63,7 @@ def verify_file(spec: DatabaseSpec, path: str, ledger: str, busy_timeout: float)
     if problems:
         return DatabaseCheck(spec.name, path, tuple(problems))
     try:
-        conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
+        conn = _connect.connect_read_only(path, busy_timeout)
         try:
             integrity = [str(row[0]) for row in conn.execute("PRAGMA quick_check").fetchall()]
             live = list(read_schema(conn, ledger))
