@@ -17,7 +17,7 @@ import os
 import sqlite3
 
 from ._catalog import Catalog, check_session_id, load_catalog, load_catalog_for, load_index
-from ._errors import InvalidSessionIdError
+from ._errors import CortexDBError, FrozenModuleError, InvalidSessionIdError
 from ._locations import database_urls, is_url
 
 TYPE_CHECKING = False
@@ -42,12 +42,13 @@ UP_TO_DATE = "up to date"
 MIGRATED = "migrated"
 ADOPTED = "adopted"  # nothing pending; ledger verified (e.g. written by CortexPrism), fingerprint set
 WOULD_MIGRATE = "would migrate"
+FAILED = "failed"  # a session database that could not be migrated; `error` says why
 
 
 class DatabaseResult:
     """What `migrate` did (or, with dry_run, would do) to one database (file or server URL)."""
 
-    __slots__ = ("backed_up", "name", "path", "pending", "session", "state", "versions")
+    __slots__ = ("backed_up", "error", "name", "path", "pending", "session", "state", "versions")
 
     def __init__(
         self,
@@ -58,6 +59,7 @@ class DatabaseResult:
         pending: tuple[int, ...] = (),
         backed_up: bool = False,
         session: bool = False,
+        error: CortexDBError | None = None,
     ) -> None:
         self.name = name  # the database's name in the manifest, e.g. "cortex" or "session"
         self.session = session  # one file of a per-session database
@@ -66,6 +68,7 @@ class DatabaseResult:
         self.versions = versions  # the migrations applied now
         self.pending = pending  # dry run: the migrations that would be applied
         self.backed_up = backed_up
+        self.error = error  # FAILED: what stopped this database (nothing of its migration remains)
 
     @property
     def remote(self) -> bool:
@@ -95,6 +98,12 @@ class MigrateResult:
         """True when every database already was up to date (nothing written)."""
         return all(result.state == UP_TO_DATE for result in self.databases)
 
+    @property
+    def failures(self) -> list[DatabaseResult]:
+        """The session databases that could not be migrated (each with its `error`); every other
+        database was still brought up to date."""
+        return [result for result in self.databases if result.state == FAILED]
+
 
 def migrate(
     data_dir: StrPath,
@@ -108,6 +117,10 @@ def migrate(
     progress: Progress | None = None,
 ) -> MigrateResult:
     """Bring every database under `data_dir` (and every existing session database) up to date.
+
+    A shared database that cannot be migrated raises at once (the application needs it). A
+    session database that cannot (corrupt, locked past the timeout, a failing migration) is
+    reported in `result.failures`, and every other one is still migrated.
 
     `databases` limits the run to those names; `urls` puts databases on a libSQL server,
     e.g. `{"cortex": "http://10.0.0.5:8080"}`, over `$CORTEX_DB_URL_<NAME>` and
@@ -333,26 +346,34 @@ def _migrate_slow(
         for wait, items in ((False, slow), (True, deferred)):
             for index, spec, path in items:
                 outcome = None
-                if not is_url(path) and not os.path.lexists(path):
-                    try:
-                        outcome = _create(catalog, spec, path, busy_timeout, wait)
-                    except Busy:
-                        deferred.append((index, spec, path))
-                        continue
-                if outcome is None and os.path.lexists(path) and _is_current(spec, path, busy_timeout):
-                    # Created (or brought up to date) by another process since this run looked.
-                    results[index] = DatabaseResult(spec.name, path, UP_TO_DATE, session=spec.session)
-                else:
-                    if outcome is None:
-                        if backup and backups is None and not is_url(path):
-                            from ._backup import BackupRun
+                try:
+                    if not is_url(path) and not os.path.lexists(path):
+                        try:
+                            outcome = _create(catalog, spec, path, busy_timeout, wait)
+                        except Busy:
+                            deferred.append((index, spec, path))
+                            continue
+                    if outcome is None and os.path.lexists(path) and _is_current(spec, path, busy_timeout):
+                        # Created (or brought up to date) by another process since this run looked.
+                        results[index] = DatabaseResult(spec.name, path, UP_TO_DATE, session=spec.session)
+                    else:
+                        if outcome is None:
+                            if backup and backups is None and not is_url(path):
+                                from ._backup import BackupRun
 
-                            backups = BackupRun(root)
-                        outcome = _apply_in_place(catalog, spec, root, path, busy_timeout, backups)
-                    results[index] = DatabaseResult(
-                        spec.name, path, _state(outcome), tuple(outcome.applied), backed_up=outcome.backed_up,
-                        session=spec.session,
-                    )
+                                backups = BackupRun(root)
+                            outcome = _apply_in_place(catalog, spec, root, path, busy_timeout, backups)
+                        results[index] = DatabaseResult(
+                            spec.name, path, _state(outcome), tuple(outcome.applied),
+                            backed_up=outcome.backed_up, session=spec.session,
+                        )
+                except CortexDBError as error:
+                    # One bad session database never blocks the fleet: it is reported, the rest
+                    # migrated. A shared one stops the run (the application cannot start without it),
+                    # and so does a build that cannot be read at all.
+                    if not spec.session or isinstance(error, FrozenModuleError):
+                        raise
+                    results[index] = DatabaseResult(spec.name, path, FAILED, session=True, error=error)
                 done += 1
                 if progress is not None:
                     progress(done, len(slow), path)

@@ -221,6 +221,8 @@ def _migrate(options: Options, frozen: object | None) -> int:
             what = f"would apply {_versions(database.pending)}"
         elif database.state == _api.ADOPTED:
             what = "up to date (ledger verified, fingerprint written)"
+        elif database.state == _api.FAILED:
+            continue  # listed at the end
         else:
             what = "up to date"
         print(f"{database.name:<10} {shown:<28} {what}")
@@ -235,6 +237,14 @@ def _migrate(options: Options, frozen: object | None) -> int:
             print(f"backup: {result.backup_dir}")
     else:
         print("up to date")
+    failures = result.failures
+    for failure in failures:
+        print(f"{PROG} migrate: {failure.error}", file=sys.stderr)
+    if failures:
+        migrated = sum(1 for database in result.databases if database.session) - len(failures)
+        print(f"{PROG} migrate: {len(failures)} session database(s) not migrated (listed above); "
+              f"the other {migrated} are up to date", file=sys.stderr)
+        return 1
     return 0
 
 
