@@ -144,6 +144,7 @@ class _Migrator:
     def _apply(self, conn: Connection, migration: Migration, applied: list[Migration]) -> None:
         log.debug("%s: applying %s", self.location, migration.label)
         before = [] if self.ledger_exists else [_ledger.create_ledger_statement(self.ledger)]
+        existing = _violations(conn) if migration.foreign_keys_off else {}
         self.backend.run_steps(conn, migration, before)
         # The generator refuses BEGIN/COMMIT/ROLLBACK in a migration (MG008); should one slip
         # through, it is not recorded. (Remotely the steps may still be held back for the
@@ -151,7 +152,7 @@ class _Migrator:
         if not conn.in_transaction:
             raise ended_own_transaction(self.location, migration)
         if migration.foreign_keys_off:
-            self._check_foreign_keys(conn, migration)
+            self._check_foreign_keys(conn, migration, existing)
         done = sorted([*applied, migration], key=lambda m: m.version)
         value = fingerprint(self.ledger, self.spec.name, [m.ledger_key for m in done])
         record = _ledger.record(self.ledger, migration, value)
@@ -210,21 +211,39 @@ class _Migrator:
         self.foreign_keys_on = True  # a new connection starts with foreign keys on
         time.sleep(RETRY_DELAY * 2 ** (attempts - 1) * random.uniform(0.5, 1.5))
 
-    def _check_foreign_keys(self, conn: Connection, migration: Migration) -> None:
-        violations = conn.execute("PRAGMA foreign_key_check").fetchall()
-        if violations:
-            table, _, parent, _ = violations[0]
+    def _check_foreign_keys(self, conn: Connection, migration: Migration, existing: dict[tuple[str, str], int]) -> None:
+        """Refuse only violations the migration introduced. Orphan rows that were there before
+        (written by an application that never enabled foreign keys) are warned about, by table
+        and rowid, and do not block: no migration could ever run otherwise."""
+        after = _violations(conn)
+        introduced = {key: count - existing.get(key, 0) for key, count in after.items() if count > existing.get(key, 0)}
+        if introduced:
+            (table, parent), count = sorted(introduced.items())[0]
             raise ForeignKeyViolationError(
                 self.location,
-                f"migration {migration.label} would leave {len(violations)} row(s) violating "
-                f"foreign keys (first: table {table} references {parent}); "
+                f"migration {migration.label} would leave {sum(introduced.values())} new row(s) violating "
+                f"foreign keys (first: table {table} references {parent}, {count} row(s)); "
                 "rolled back, nothing recorded",
             )
+        if after:
+            rows = conn.execute(f"{_VIOLATIONS} LIMIT 10").fetchall()
+            shown = ", ".join(f"{table} rowid {rowid} (-> {parent})" for table, rowid, parent, _ in rows)
+            log.warning("%s: migration %s: %d row(s) violated foreign keys before it ran and still do "
+                        "(not blocking): %s", self.location, migration.label, sum(after.values()), shown)
 
     def _set_foreign_keys(self, on: bool) -> None:
         assert self.conn is not None
         self.conn.execute(f"PRAGMA foreign_keys = {'ON' if on else 'OFF'}")
         self.foreign_keys_on = on
+
+
+_VIOLATIONS = 'SELECT "table", rowid, parent, fkid FROM pragma_foreign_key_check'
+
+
+def _violations(conn: Connection) -> dict[tuple[str, str], int]:
+    """{(table, parent table): rows violating that foreign key}, as SQLite finds them now."""
+    rows = conn.execute(f'SELECT "table", parent, count(*) FROM ({_VIOLATIONS}) GROUP BY 1, 2').fetchall()
+    return {(str(table), str(parent)): int(count) for table, parent, count in rows}
 
 
 def ended_own_transaction(location: str, migration: Migration) -> MigrationFailedError:

@@ -106,23 +106,29 @@ def connect(path: str, busy_timeout: float) -> sqlite3.Connection:
 
 
 def connect_read_only(path: str, busy_timeout: float) -> sqlite3.Connection:
-    """A connection that can only read (`mode=ro`): it works on read-only media and a read-only
-    data dir, where SQLite keeps a WAL database's shared memory in the heap instead of `-shm`."""
+    """A connection for reading only, that also works on read-only media and data dirs.
+
+    Where the file can be opened for writing it is, with `query_only` on: nothing this
+    connection runs can write, and closing it still tidies the WAL as any last connection
+    does (a `mode=ro` one would leave `-wal` and `-shm` behind). Elsewhere `mode=ro`, and
+    `immutable` for a cleanly closed WAL database whose `-wal`/`-shm` cannot be made there:
+    with no `-wal` there is nothing to read but the file, and nobody can be writing it.
+    """
     # An SQLite URI: `%`, `?` and `#` in the path must be percent-encoded.
-    uri = "file:" + path.replace("%", "%25").replace("?", "%3f").replace("#", "%23") + "?mode=ro"
+    uri = "file:" + path.replace("%", "%25").replace("?", "%3f").replace("#", "%23")
     try:
-        conn = sqlite3.connect(uri, timeout=busy_timeout, isolation_level=None, uri=True)
-        try:
-            conn.execute("PRAGMA schema_version").fetchone()  # opens the WAL index, if any
-            return conn
-        except sqlite3.OperationalError as error:
-            conn.close()
-            # A WAL database whose -wal and -shm are gone (closed cleanly) on media where they
-            # cannot be made: with no -wal there is nothing to read but the file, and nobody
-            # can be writing it (a writer would have made them), so SQLite may read it as is.
-            if error_code(error) != _CANTOPEN or os.path.lexists(path + "-wal"):
-                raise
-        return sqlite3.connect(uri + "&immutable=1", timeout=busy_timeout, isolation_level=None, uri=True)
+        for mode in ("?mode=rw", "?mode=ro", "?mode=ro&immutable=1"):
+            conn = sqlite3.connect(uri + mode, timeout=busy_timeout, isolation_level=None, uri=True)
+            try:
+                conn.execute("PRAGMA query_only = ON")
+                conn.execute("PRAGMA schema_version").fetchone()  # opens the WAL index, if any
+                return conn
+            except sqlite3.OperationalError as error:
+                conn.close()
+                retry = error_code(error) in (_CANTOPEN, _READONLY, _PERM)
+                if not retry or (mode == "?mode=ro" and os.path.lexists(path + "-wal")):
+                    raise
+        raise AssertionError("unreachable: immutable opens a file that mode=ro could not")
     except sqlite3.Error as error:
         raise as_cortexdb_error(error, path, busy_timeout) from None
 
