@@ -27,9 +27,11 @@ from __future__ import annotations
 import base64
 import binascii
 import http.client
+import io
 import json
 import math
 import ssl
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +42,10 @@ Row = tuple[Value, ...]
 Condition = dict[str, Any]
 
 PIPELINE_PATH = "v3/pipeline"
+#: No answer the runtime asks for comes near this (a schema is tens of KB); a larger one is refused.
+MAX_ANSWER_BYTES = 32 * 1024 * 1024
+REDACTED = "<redacted>"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 _INT64 = range(-(2**63), 2**63)
 _USER_AGENT = "cortexdb-hrana/3"
 
@@ -219,31 +225,65 @@ class Client:
     def __init__(self, url: str, *, auth_token: str = "", timeout: float = 30.0) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"not an http:// or https:// URL: {url!r}")
+            raise ValueError("not an http:// or https:// URL")
+        if parts.query or parts.fragment or parts.username or parts.password:
+            raise ValueError("a server URL carries no credentials, query or fragment")
         self.url = url.rstrip("/")
+        self.origin = origin(self.url)
         self.timeout = timeout
         self._headers = {"Content-Type": "application/json", "User-Agent": _USER_AGENT}
+        if any(not 33 <= ord(char) <= 126 for char in auth_token):
+            # Said without the token: http.client would otherwise quote it in its error.
+            raise ValueError("the auth token holds a character an HTTP header cannot carry (space, control, non-ASCII)")
+        # The token, and how JSON spells it when an answer quotes it back.
+        spellings = {auth_token, json.dumps(auth_token)[1:-1], json.dumps(auth_token, ensure_ascii=False)[1:-1]}
+        self._secrets = sorted(spellings, key=len, reverse=True) if auth_token else []
         if auth_token:
             self._headers["Authorization"] = f"Bearer {auth_token}"
         self._connections: dict[tuple[str, str, int | None], http.client.HTTPConnection] = {}
+
+    def _redacted(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.redact(value)
+        if isinstance(value, list):
+            return [self._redacted(item) for item in value]
+        if isinstance(value, dict):
+            return {key: self._redacted(item) for key, item in value.items()}
+        return value
+
+    def redact(self, text: str) -> str:
+        """`text` with the token taken out: whatever the server or the HTTP library put in a
+        message, no error, log line or exception ever carries it."""
+        for secret in self._secrets:
+            text = text.replace(secret, REDACTED)
+        return text
 
     def pipeline(
         self, requests: list[dict[str, Any]], *, baton: str | None = None, base_url: str | None = None
     ) -> dict[str, Any]:
         """POST one pipeline to `base_url` (else the client's URL); the decoded answer."""
         url = base_url or self.url
+        if origin(url) != self.origin:  # never: the token goes only where the user pointed it
+            raise ProtocolError(f"refused to send a request to {_origin_text(url)}, which is not {self.url}",
+                                url=self.url)
         body = json.dumps({"baton": baton, "requests": requests}, allow_nan=False).encode()
-        status, payload = self._post(url, body)
+        status, raw = self._post(url, body)
+        # The token never reaches a message, whatever the server echoed back.
+        payload = self.redact(raw.decode("utf-8", errors="replace"))
         if status != 200:
             message, code = _error_body(payload)
-            raise HTTPStatusError(status, message, code, url=url)
+            raise HTTPStatusError(status, self.redact(message), code and self.redact(code), url=url)
         try:
-            answer = json.loads(payload)
-        except ValueError as error:
-            raise ProtocolError(f"the answer is not JSON: {payload[:200]!r}", url=url) from error
+            # Redacted again once decoded: JSON may spell the token with escapes (\" or \u0041).
+            answer = self._redacted(json.loads(payload)) if self._secrets else json.loads(payload)
+        except ValueError:
+            raise ProtocolError(f"the answer is not JSON: {payload[:200]!r}", url=url) from None
         results = answer.get("results") if isinstance(answer, dict) else None
         if not isinstance(results, list) or len(results) != len(requests):
             raise ProtocolError(f"expected {len(requests)} results, got: {payload[:200]!r}", url=url)
+        baton, base = answer.get("baton"), answer.get("base_url")
+        if not (baton is None or isinstance(baton, str)) or not (base is None or isinstance(base, str)):
+            raise ProtocolError(f"malformed baton or base_url in the answer: {payload[:200]!r}", url=url)
         return dict(answer)
 
     def close(self) -> None:
@@ -252,9 +292,12 @@ class Client:
         self._connections.clear()
 
     def _post(self, url: str, body: bytes) -> tuple[int, bytes]:
+        """(status, body) of one POST, all of it (connect, send, the whole answer) within one
+        deadline of `timeout` seconds and `MAX_ANSWER_BYTES`."""
         parts = urlsplit(url)
         key = (parts.scheme, parts.hostname or "", parts.port)
         path = parts.path.rstrip("/") + "/" + PIPELINE_PATH
+        deadline = time.monotonic() + self.timeout
         # A kept-alive connection the server closed meanwhile fails on first use before the
         # server reads the request; one retry on a fresh connection covers that. A request
         # with a baton cannot run twice anyway: the server refuses a baton it has seen.
@@ -262,21 +305,31 @@ class Client:
             reused = key in self._connections
             connection = self._connection(key)
             try:
+                connection.timeout = max(deadline - time.monotonic(), 0.001)
+                if connection.sock is not None:
+                    connection.sock.settimeout(connection.timeout)
                 connection.request("POST", path, body, self._headers)
+                connection.response_class = _bounded_response(deadline)
                 response = connection.getresponse()
-                return response.status, response.read()
+                return response.status, _read_bounded(response, deadline)
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as error:
                 self._drop(key)
                 if reused and attempt == 1:
                     continue
-                raise TransportError(f"the server closed the connection: {error}", url=url) from error
+                raise TransportError(f"the server closed the connection: {self._reason(error)}", url=url) from error
             except TimeoutError as error:
                 self._drop(key)
                 raise TransportError(f"no answer within {self.timeout:g} s", url=url, timed_out=True) from error
-            except (OSError, http.client.HTTPException) as error:
+            except _TooLarge as error:
                 self._drop(key)
-                raise TransportError(f"cannot reach the server: {_reason(error)}", url=url) from error
+                raise ProtocolError(f"the answer is over {MAX_ANSWER_BYTES} bytes: refused", url=url) from error
+            except (OSError, http.client.HTTPException, ValueError) as error:
+                self._drop(key)
+                raise TransportError(f"cannot reach the server: {self._reason(error)}", url=url) from error
         raise AssertionError("unreachable")
+
+    def _reason(self, error: BaseException) -> str:
+        return self.redact(str(error) or type(error).__name__)
 
     def _connection(self, key: tuple[str, str, int | None]) -> http.client.HTTPConnection:
         connection = self._connections.get(key)
@@ -297,13 +350,97 @@ class Client:
             connection.close()
 
 
-def _reason(error: BaseException) -> str:
-    return str(error) or type(error).__name__
+def origin(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) as the standard library reads the URL: host in lower case, IPv6
+    literals without brackets, the scheme's default port filled in."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1  # malformed: equal to no real origin
+    return scheme, (parts.hostname or "").lower(), port if port is not None else _DEFAULT_PORTS.get(scheme, -1)
 
 
-def _error_body(payload: bytes) -> tuple[str, str | None]:
+def _origin_text(url: str) -> str:
+    scheme, host, port = origin(url)
+    return f"{scheme}://{'[' + host + ']' if ':' in host else host}:{port}"
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _DeadlineReader(io.RawIOBase):
+    """The socket's bytes for one answer, each read given only what is left of the deadline
+    (a socket timeout alone bounds each `recv`, not the answer), at most MAX_ANSWER_BYTES."""
+
+    def __init__(self, sock: Any, deadline: float) -> None:
+        self._sock = sock
+        # The socket's own raw file: it keeps the descriptor open after the connection lets go
+        # of the socket (an answer with `Connection: close`), as http.client expects.
+        self._raw = sock.makefile("rb", buffering=0)
+        self._deadline = deadline
+        self._read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+    def readinto(self, buffer: Any) -> int:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("deadline passed")
+        self._sock.settimeout(left)
+        count = int(self._raw.readinto(buffer) or 0)
+        self._read += count
+        if self._read > MAX_ANSWER_BYTES + 65536:  # the headers' share, generously
+            raise _TooLarge()
+        return count
+
+
+class _DeadlineSocket:
+    """What `http.client.HTTPResponse` needs of a socket: `makefile("rb")`, bounded."""
+
+    def __init__(self, sock: Any, deadline: float) -> None:
+        self._sock = sock
+        self._deadline = deadline
+
+    def makefile(self, mode: str, *args: Any, **kwargs: Any) -> io.BufferedReader:
+        return io.BufferedReader(_DeadlineReader(self._sock, self._deadline))
+
+
+def _bounded_response(deadline: float) -> Any:
+    def make(sock: Any, *args: Any, **kwargs: Any) -> http.client.HTTPResponse:
+        return http.client.HTTPResponse(_DeadlineSocket(sock, deadline), *args, **kwargs)  # type: ignore[arg-type]
+
+    return make
+
+
+def _read_bounded(response: http.client.HTTPResponse, deadline: float) -> bytes:
+    length = response.getheader("Content-Length")
+    if length is not None and length.isdigit() and int(length) > MAX_ANSWER_BYTES:
+        raise _TooLarge()
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        chunk = response.read(65536)
+        if not chunk:
+            return b"".join(chunks)
+        total += len(chunk)
+        if total > MAX_ANSWER_BYTES:
+            raise _TooLarge()
+        chunks.append(chunk)
+        if time.monotonic() > deadline:
+            raise TimeoutError("deadline passed")
+
+
+def _error_body(payload: str) -> tuple[str, str | None]:
     """sqld's HTTP error bodies are `{"message", "code"}` JSON or, for some, plain text."""
-    text = payload.decode("utf-8", errors="replace").strip()
+    text = payload.strip()
     try:
         decoded = json.loads(text)
     except ValueError:
@@ -375,7 +512,15 @@ class Stream:
         answer = self.client.pipeline(requests, baton=self._baton, base_url=self._base_url)
         self._baton = answer.get("baton")
         if answer.get("base_url"):
-            self._base_url = urljoin(self.url + "/", str(answer["base_url"])).rstrip("/")
+            base = urljoin(self.url + "/", str(answer["base_url"])).rstrip("/")
+            if origin(base) != self.client.origin:
+                # Another host, port or scheme (https to http, say): the token must not go there,
+                # and the stream cannot go on anywhere else.
+                self._closed = True
+                raise ProtocolError(
+                    f"the server moved the stream to {_origin_text(base)}; refused: requests and the "
+                    f"token go only to {_origin_text(self.client.url)}, the server you configured", url=self.url)
+            self._base_url = base
         results: list[Any] = answer["results"]
         return results
 

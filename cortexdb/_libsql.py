@@ -651,7 +651,11 @@ def connect(
     token = auth_token if auth_token is not None else os.environ.get(AUTH_TOKEN_ENV, "")
     if probe_timeout is not None:
         probe(http_url, token, timeout=probe_timeout)
-    return RemoteConnection(_hrana.Client(http_url, auth_token=token, timeout=timeout), http_url)
+    try:
+        client = _hrana.Client(http_url, auth_token=token, timeout=timeout)
+    except ValueError as error:
+        raise ConnectError(str(error), url=http_url) from None
+    return RemoteConnection(client, http_url)
 
 
 def _http_url(url: str) -> str:

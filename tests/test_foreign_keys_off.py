@@ -62,7 +62,7 @@ def test_orphans_from_before_are_a_warning_naming_the_rows(tmp_path: Path, caplo
 def test_a_violation_the_migration_introduces_is_refused(tmp_path: Path) -> None:
     _with_an_orphan(tmp_path)
     cortexdb.migrate(tmp_path, frozen=synthetic_frozen(MIGRATIONS[:3]))
-    with pytest.raises(cortexdb.ForeignKeyViolationError, match="1 new row.*table child references parent"):
+    with pytest.raises(cortexdb.ForeignKeyViolationError, match=r"1 new row.*table child references parent"):
         cortexdb.migrate(tmp_path, frozen=synthetic_frozen(MIGRATIONS))
     assert [row[0] for row in ledger_rows(tmp_path / "main.db")] == [1, 2, 3]
     conn = sqlite3.connect(tmp_path / "main.db")

@@ -239,12 +239,17 @@ def test_a_stream_the_server_no_longer_knows_aborts_the_transaction(cluster: sql
 
 
 class ForwardingProxy(http.server.ThreadingHTTPServer):
-    """Forwards pipelines to sqld and, on each new stream's first answer, sets `base_url` to sqld."""
+    """Forwards pipelines to sqld and, on each new stream's first answer, sets `base_url` to
+    `moved_to` (by default a path of its own origin, `/moved`, which it forwards too).
 
-    def __init__(self, target: str) -> None:
+    `requests` counts what arrives at the root path, `moved` what arrives under `/moved`."""
+
+    def __init__(self, target: str, moved_to: str | None = None) -> None:
         super().__init__(("127.0.0.1", 0), _ProxyHandler)
         self.target = target
+        self.moved_to = moved_to
         self.requests = 0
+        self.moved = 0
 
     @property
     def url(self) -> str:
@@ -256,14 +261,19 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.requests += 1
+        path = self.path
+        if path.startswith("/moved/"):
+            self.server.moved += 1
+            path = path[len("/moved"):]
+        else:
+            self.server.requests += 1
         forwarded = urllib.request.Request(
-            self.server.target + self.path, data=body, headers={"Content-Type": "application/json"}
+            self.server.target + path, data=body, headers={"Content-Type": "application/json"}
         )
         with urllib.request.urlopen(forwarded, timeout=10) as response:
             answer = json.loads(response.read())
         if json.loads(body).get("baton") is None and answer.get("baton"):
-            answer["base_url"] = self.server.target
+            answer["base_url"] = self.server.moved_to or f"{self.server.url}/moved"
         payload = json.dumps(answer).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -300,6 +310,32 @@ def test_base_url_redirects_the_rest_of_the_stream(cluster: sqld.SqldCluster, pr
         assert conn.execute("SELECT count(*) FROM t").fetchall() == [(1,)]
         conn.execute("COMMIT")
         assert proxy.requests == 1  # the rest went where the server said the stream lives
+        assert proxy.moved == 4
         conn.execute("SELECT 1")  # a new stream starts at the URL given to connect
         assert proxy.requests == 2
     assert sqld.query(cluster.primary.url, "SELECT x FROM t") == [(1,)]
+
+
+def test_a_base_url_on_another_origin_is_refused_and_gets_nothing(cluster: sqld.SqldCluster) -> None:
+    """Another port (here: sqld itself, behind the proxy) must never receive a request, nor
+    the token: the stream stops with an error naming both origins, and no secret."""
+    sqld.query(cluster.primary.url, "CREATE TABLE t(x)")
+    token = "s3cret-token-value"
+    decoy = ForwardingProxy(cluster.primary.url)  # counts what would be sent to the other origin
+    threading.Thread(target=decoy.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    front = ForwardingProxy(cluster.primary.url, moved_to=decoy.url)
+    threading.Thread(target=front.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        with _libsql.connect(front.url, token) as conn:
+            with pytest.raises(_libsql.RemoteError) as refused:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("INSERT INTO t VALUES (1)")
+            message = str(refused.value)
+            assert f"moved the stream to {decoy.url}" in message
+            assert "refused" in message and token not in message
+        assert decoy.requests == 0 and decoy.moved == 0
+    finally:
+        for server in (front, decoy):
+            server.shutdown()
+            server.server_close()
+    assert sqld.query(cluster.primary.url, "SELECT count(*) FROM t") == [(0,)]
