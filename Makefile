@@ -28,9 +28,12 @@ test: $(STAMP) $(SQLD_STAMP) migrations
 	$(PY) -m generator check
 	$(PY) -m pytest
 
+# Style and types, the layering ([tool.importlinter] in pyproject.toml), and dead code.
 lint: $(STAMP)
-	$(PY) -m ruff check generator cortexdb build tests benchmarks
+	$(PY) -m ruff check generator cortexdb build tests benchmarks tools/dead-code
 	$(PY) -m mypy generator cortexdb
+	$(VENV)/bin/lint-imports --no-cache
+	$(PY) tools/dead-code
 
 wheel: $(STAMP)
 	rm -rf dist
