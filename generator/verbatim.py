@@ -40,7 +40,7 @@ class _Gaps:
         self.text = text
         self.tokens = tokens
         self.size = len(tokens)
-        # key: a word upper-cased (ASCII only: "\\u017felect".upper() is "SELECT", yet no keyword to
+        # key: a word upper-cased (ASCII only: "\u017felect".upper() is "SELECT", yet no keyword to
         # SQLite), an operator as is, "" for literals and names that cannot be keywords.
         self.key = [_key(text, token) for token in tokens]
         self.depth = [0] * self.size  # parentheses around the token (a paren: those around it)
