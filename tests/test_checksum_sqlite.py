@@ -109,6 +109,7 @@ def judged(text: str) -> tuple[object, ...]:
     and view's columns (SQLite's own reading: name, declared type, NOT NULL, key, hidden) and rows
     (values with their types), and whether the script failed."""
     db = sqlite3.connect(":memory:")
+    db.text_factory = lambda data: ("text", data)  # TEXT as its bytes: `X'ff' || '-'` is no UTF-8
     try:
         db.executescript(text.replace("\0", ""))
         failed = False
@@ -142,7 +143,8 @@ def edited(draw: st.DrawFn, text: str) -> str:
     """`text` with one place changed: a line ending written another way (in a literal, after a
     `--` comment, in layout), or up to 3 characters replaced by one of _EDITS."""
     endings = [match.span() for match in re.finditer(r"\r\n|\r|\n", text)]
-    if endings and draw(st.booleans()):
+    change_an_ending: bool = draw(st.booleans())
+    if endings and change_an_ending:
         start, end = draw(st.sampled_from(endings))
         return text[:start] + draw(st.sampled_from(["\n", "\r\n", "\r", "\n\r"])) + text[end:]
     at = draw(st.integers(0, len(text)))
