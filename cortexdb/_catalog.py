@@ -38,6 +38,7 @@ class Migration:
     """One migration of the frozen module."""
 
     __slots__ = (
+        "c1_checksum",
         "checksum",
         "database",
         "description",
@@ -58,6 +59,7 @@ class Migration:
         legacy_checksum: str,
         flags: tuple[str, ...],
         steps: tuple[RawStep, ...],
+        c1_checksum: str = "",
     ) -> None:
         self.version = version
         self.file = file
@@ -65,6 +67,7 @@ class Migration:
         self.description = description
         self.checksum = checksum
         self.legacy_checksum = legacy_checksum
+        self.c1_checksum = c1_checksum  # what ledgers written before `c2:` checksums hold
         self.flags = flags
         self.steps = steps
 
@@ -83,7 +86,8 @@ class Migration:
         return f"{self.version} ({self.file})"
 
     def matches(self, ledger_checksum: str) -> bool:
-        return ledger_checksum in (self.checksum, self.legacy_checksum)
+        return ledger_checksum in (self.checksum, self.legacy_checksum) or (
+            bool(self.c1_checksum) and ledger_checksum == self.c1_checksum)
 
     def __repr__(self) -> str:
         return f"Migration({self.label}, database={self.database!r})"
@@ -411,6 +415,7 @@ def _migration(entry: object, bad: Callable[[str], FrozenModuleError]) -> Migrat
         legacy_checksum=str(entry["legacy_checksum"]),
         flags=tuple(str(flag) for flag in entry.get("flags", ())),
         steps=tuple(entry.get("steps", ())),  # checked by check_steps() before they run
+        c1_checksum=str(entry.get("c1_checksum", "")),  # absent in modules built before c2
     )
 
 

@@ -10,11 +10,12 @@ import difflib
 import hashlib
 import os
 import tempfile
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .checksum import canonical_checksum, legacy_checksum, raw_checksum
+from .checksum import c1_checksum, canonical_checksum, legacy_checksum, raw_checksum
 from .diagnostics import Diagnostic, GeneratorError, Severity, errors
 from .manifest import Manifest, Migration, display_path, load_manifest
 
@@ -31,6 +32,7 @@ class CompiledFile:
     checksum: str
     legacy_checksum: str
     raw_checksum: str
+    c1_checksum: str  # the checksum before c2, which ledgers written by older builds hold
     allowed: str | None  # the reasons of its allowed findings, if any
 
 
@@ -91,7 +93,7 @@ def compile_file(manifest: Manifest, migration: Migration, context: Any,
     return CompiledFile(
         migration=migration, shown=shown, raw=raw, text=text, statements=len(infos),
         steps=compiled.steps, flags=compiled.flags, checksum=canonical_checksum(text),
-        legacy_checksum=legacy_checksum(text), raw_checksum=raw_checksum(raw),
+        legacy_checksum=legacy_checksum(text), raw_checksum=raw_checksum(raw), c1_checksum=c1_checksum(text),
         allowed="; ".join(reasons) or None,
     )
 
@@ -149,6 +151,7 @@ def _generate(manifest: Manifest, jobs: int | None = None) -> BuildResult:
     migrations = [
         {"version": m.version, "file": m.file, "database": m.database, "description": m.description,
          "checksum": by_file[m.file].checksum, "legacy_checksum": by_file[m.file].legacy_checksum,
+         "c1_checksum": by_file[m.file].c1_checksum,
          "flags": by_file[m.file].flags, "steps": by_file[m.file].steps}
         for m in manifest.migrations
     ]
@@ -180,16 +183,25 @@ def _reconcile_lock(manifest: Manifest, result: BuildResult) -> None:
     shown = display_path(path)
     locked, problems = read_lock(path, shown)
     compiled = {c.migration.version for c in result.compiled}
+    origin = display_path(manifest.path)
     entries, found = reconcile(locked, [
-        Current(c.migration.version, c.migration.file, c.shown, c.checksum, c.raw_checksum, c.legacy_checksum)
+        Current(c.migration.version, c.migration.file, c.shown, c.checksum, c.raw_checksum, c.legacy_checksum,
+                c.migration.database, c.c1_checksum, raw_checksum(c.raw.replace(b"\r\n", b"\n")),
+                (origin, c.migration.line))
         for c in result.compiled], shown,
         # A listed migration that did not compile (say, not UTF-8) has its own error; it is not missing.
         uncompiled={m.version for m in manifest.migrations} - compiled)
     result.diagnostics.extend(problems + found)
-    result.files[manifest.lock] = render_lock(entries.values())
-    # The frozen module carries the legacy checksum as locked, not as the file now hashes.
+    rendered = render_lock(entries.values())
+    with suppress(OSError, UnicodeDecodeError):
+        on_disk = path.read_bytes().decode("utf-8")
+        if on_disk.replace("\r\n", "\n") == rendered:  # a CRLF checkout: left as it is
+            rendered = on_disk
+    result.files[manifest.lock] = rendered
+    # The frozen module carries the legacy and c1 checksums as locked, not as the file now hashes.
     result.compiled = [
-        replace(c, legacy_checksum=entries[c.migration.version].legacy or c.legacy_checksum)
+        replace(c, legacy_checksum=entries[c.migration.version].legacy or c.legacy_checksum,
+                c1_checksum=entries[c.migration.version].c1 or c.c1_checksum)
         if c.migration.version in entries else c
         for c in result.compiled
     ]
@@ -260,7 +272,10 @@ def write_outputs(result: BuildResult) -> list[str]:
 
 
 def stale_outputs(result: BuildResult) -> list[str]:
-    """A unified diff for every generated file whose disk content differs; [] when up to date."""
+    """A unified diff for every generated file whose disk content differs; [] when up to date
+    (a lock the build only upgrades by itself, generator/lock.py `same_lock`, is up to date)."""
+    from .lock import same_lock
+
     diffs: list[str] = []
     for rel, content in sorted(result.files.items()):
         path = result.manifest.root / rel
@@ -272,7 +287,7 @@ def stale_outputs(result: BuildResult) -> list[str]:
         except (OSError, UnicodeDecodeError) as exc:
             diffs.append(f"{rel}: unreadable ({exc}): run `make migrations`\n")
             continue
-        if current != content:
+        if current != content and not (rel == result.manifest.lock and same_lock(current, content)):
             diffs.append("".join(difflib.unified_diff(
                 current.splitlines(keepends=True), content.splitlines(keepends=True),
                 fromfile=f"{rel} (on disk)", tofile=f"{rel} (from sources)")))

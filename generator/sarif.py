@@ -40,6 +40,8 @@ OTHER_RULES: dict[str, tuple[str, str, Severity]] = {
               "names a migration that is not locked.", Severity.ERROR),
     "MG305": ("stale-generated-file", "A generated file (the frozen module, migrations.lock) differs from "
               "what the sources give.", Severity.ERROR),
+    "MG306": ("locked-migration-moved", "A locked migration is listed under another database than it was locked "
+              "for.", Severity.ERROR),
 }
 LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 

@@ -68,7 +68,7 @@ def keep_an_old_index(project: Path) -> None:
     (edit_sql_without_rebuilding, ["cortexdb/_frozen.py", "cortexdb/_frozen_index.py", "migrations.lock"],
      "-# Source hash: sha256:"),
     (add_migration_without_rebuilding, ["cortexdb/_frozen.py", "cortexdb/_frozen_index.py", "migrations.lock"],
-     "+003 003_job_state.sql c1:"),
+     "+003 003_job_state.sql main c2:"),
     (edit_module_by_hand, ["cortexdb/_frozen.py"], "-        \"description\": 'tweaked',\n"
                                                    "+        \"description\": 'job names',"),
     (delete_module, ["cortexdb/_frozen.py"], ""),

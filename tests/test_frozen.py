@@ -137,7 +137,7 @@ print(json.dumps({
     "versions": [m["version"] for m in f.MIGRATIONS],
     "databases": sorted(f.DATABASES),
     "by_db": sorted({m["database"] for m in f.MIGRATIONS}),
-    "complete": all(m["steps"] and m["checksum"].startswith("c1:") and m["legacy_checksum"]
+    "complete": all(m["steps"] and m["checksum"].startswith("c2:") and m["legacy_checksum"]
                     and m["description"] for m in f.MIGRATIONS),
     "schemas": {n: len(d["schema"]) for n, d in f.DATABASES.items()},
     "loaded": sorted(m for m in sys.modules if m.split('.')[0] in {'sqlglot', 'jinja2', 'generator'}),
