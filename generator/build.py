@@ -32,6 +32,7 @@ class CompiledFile:
     legacy_checksum: str
     raw_checksum: str
     allowed: str | None  # the reasons of its allowed findings, if any
+    noqa: dict[int, dict[str, str]] = field(default_factory=dict)  # statement line -> code -> reason (for the proof)
 
 
 @dataclass
@@ -92,7 +93,7 @@ def compile_file(manifest: Manifest, migration: Migration, context: Any,
         migration=migration, shown=shown, raw=raw, text=text, statements=len(infos),
         steps=compiled.steps, flags=compiled.flags, checksum=canonical_checksum(text),
         legacy_checksum=legacy_checksum(text), raw_checksum=raw_checksum(raw),
-        allowed="; ".join(reasons) or None,
+        allowed="; ".join(reasons) or None, noqa=report.noqa,
     )
 
 
