@@ -19,6 +19,7 @@ a later `INSERT ... VALUES (1, ...)` does not collide with a synthetic row.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import sqlite3
@@ -62,7 +63,8 @@ def affinity(declared: str) -> str:
     return "NUMERIC"
 
 
-def literals(sql: str) -> list[object]:
+@functools.lru_cache(maxsize=1024)
+def literals(sql: str) -> tuple[object, ...]:
     """String and number literals of `sql`, in order, without repeats (at most 24)."""
     found: list[object] = []
     for match in _LITERAL.finditer(sql):
@@ -75,7 +77,7 @@ def literals(sql: str) -> list[object]:
             continue  # a quoted identifier or a comment
         if value not in found:
             found.append(value)
-    return found[:24]
+    return tuple(found[:24])
 
 
 @dataclass
@@ -179,18 +181,21 @@ class Populator:
             slots.append(_Slot((column,), candidates))
         return slots
 
-    def _candidates(self, column: Column, kind: str, unique: bool, found: list[object]) -> list[object]:
+    def _candidates(self, column: Column, kind: str, unique: bool, found: Sequence[object]) -> list[object]:
         kind_of = affinity(column.declared)
         edge = _EDGE_VALUES[kind_of]
+        # A number in the SQL may be a length a CHECK wants (`length(nonce) = 12`): text and
+        # blobs of that length are tried after the rest.
+        lengths = [n for n in found if type(n) is int and 0 < n <= 256] if kind_of in ("TEXT", "BLOB") else []
         if unique:
             serial = next(self.serial)
             fresh = {"INTEGER": serial, "REAL": serial + 0.25, "NUMERIC": serial, "TEXT": f"synthetic-{serial}",
                      "BLOB": f"synthetic-{serial}".encode()}[kind_of]
-            ordered = [fresh, f"synthetic-{serial}", *found, *edge]
-        elif kind == "sparse":
-            ordered = [*found, *edge[1:], edge[0]]
+            sized = [_sized(str(serial), n, kind_of) for n in lengths]
+            ordered = [fresh, f"synthetic-{serial}", *found, *edge, *sized]
         else:
-            ordered = [*edge, *found]
+            sized = [_sized("", n, kind_of) for n in lengths]
+            ordered = [*found, *edge[1:], edge[0], *sized] if kind == "sparse" else [*edge, *found, *sized]
         first: list[object] = []
         if kind == "sparse":
             if not column.not_null and not column.primary:
@@ -219,6 +224,12 @@ class Populator:
         if nullable and None not in candidates:
             candidates.append(None)
         return _unique_in_order(candidates)
+
+
+def _sized(seed: str, length: int, kind_of: str) -> object:
+    """A value of exactly `length` characters (bytes for a blob) that ends in `seed`."""
+    text = seed.rjust(length, "x")[-length:]
+    return text.encode() if kind_of == "BLOB" else text
 
 
 def _parent_key(conn: sqlite3.Connection, key: ForeignKey) -> tuple[str, ...] | None:
@@ -276,11 +287,15 @@ def _advance(chosen: list[int], slots: list[_Slot], vary: list[int]) -> bool:
 
 
 def _unique_in_order(values: list[object]) -> list[object]:
-    seen: list[object] = []
+    """`values` without repeats; 1 and 1.0 and True are three values here (SQLite stores them apart)."""
+    seen: set[tuple[type, object]] = set()
+    kept: list[object] = []
     for value in values:
-        if not any(value is other or (type(value) is type(other) and value == other) for other in seen):
-            seen.append(value)
-    return seen
+        key = (type(value), value)
+        if key not in seen:
+            seen.add(key)
+            kept.append(value)
+    return kept
 
 
 def _parents_first(tables: Sequence[Table]) -> Iterator[Table]:
