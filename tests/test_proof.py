@@ -115,3 +115,18 @@ def test_every_statement_sqlite_rejects_is_reported_at_once(tmp_path: Path) -> N
         "migrations/002_two.sql:2:1: MG100 SQLite rejects this statement: no such column: nope",
         "migrations/003_more.sql:1:1: MG100 SQLite rejects this statement: no such table: main.missing",
     ]
+
+
+def test_second_run_that_changes_values_but_not_the_row_count_is_caught(tmp_path: Path) -> None:
+    seed = BASE + "INSERT OR IGNORE INTO items (id, name) VALUES (1, 'first');\n"
+    project = write_project(tmp_path / "append", {"001_base.sql": seed,
+                                                  "002_next.sql": "UPDATE items SET name = name || '!';\n"})
+    proc = generator(project, "build")
+    assert proc.returncode == 1
+    assert "migrations/002_next.sql:1:1: MG200 migration 002 is not idempotent: its second run changes " \
+           "the rows of items" in proc.stderr
+    # The same rows written again are no change.
+    project = write_project(tmp_path / "same", {"001_base.sql": seed,
+                                                "002_next.sql": "UPDATE items SET name = upper(name);\n"})
+    proc = generator(project, "build")
+    assert proc.returncode == 0, proc.stderr
