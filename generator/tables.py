@@ -88,6 +88,17 @@ def is_virtual(sql: str | None) -> bool:
     return sql is not None and sql[:20].upper().startswith("CREATE VIRTUAL")
 
 
+_last_rows: tuple[tuple[SchemaRow, ...], frozenset[SchemaRow]] = ((), frozenset())
+
+
+def _row_set(schema: tuple[SchemaRow, ...]) -> frozenset[SchemaRow]:
+    """`frozenset(schema)`, made once for the schema both walks of a database move to."""
+    global _last_rows
+    if _last_rows[0] is not schema:
+        _last_rows = (schema, frozenset(schema))
+    return _last_rows[1]
+
+
 class TableIndex:
     """The tables of a schema, kept up to date from one schema to the next through the rows
     that changed (a walk's schema grows by a few rows per migration; going over all of it per
@@ -98,13 +109,14 @@ class TableIndex:
         self.tables: dict[str, tuple[str, str]] = {}  # name_key -> (name, sql), every non-virtual table
         self.virtual: set[str] = set()  # name_key of every virtual table
         self._prefixes: tuple[str, ...] = ()
+        self._rows: frozenset[SchemaRow] = frozenset()
 
     def update(self, schema: tuple[SchemaRow, ...]) -> set[str]:
         """Move to `schema`; the name_key of every table whose rows (its own, its indexes',
         its triggers') changed."""
         if schema is self.schema:
             return set()
-        old, new = set(self.schema), set(schema)
+        old, new = self._rows, _row_set(schema)
         for kind, name, _table, _sql in old - new:
             if kind == "table":
                 self.tables.pop(name_key(name), None)
@@ -114,7 +126,7 @@ class TableIndex:
                 (self.virtual.add(name_key(name)) if is_virtual(sql)
                  else self.tables.__setitem__(name_key(name), (name, sql or "")))
         self._prefixes = tuple(key + "_" for key in self.virtual)
-        self.schema = schema
+        self.schema, self._rows = schema, new
         return {name_key(row[2]) for row in old ^ new}
 
     def is_shadow(self, key: str) -> bool:
