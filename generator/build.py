@@ -34,6 +34,7 @@ class CompiledFile:
     raw_checksum: str
     c1_checksum: str  # the checksum before c2, which ledgers written by older builds hold
     allowed: str | None  # the reasons of its allowed findings, if any
+    noqa: dict[int, dict[str, str]] = field(default_factory=dict)  # statement line -> code -> reason (for the proof)
 
 
 @dataclass
@@ -94,7 +95,7 @@ def compile_file(manifest: Manifest, migration: Migration, context: Any,
         migration=migration, shown=shown, raw=raw, text=text, statements=len(infos),
         steps=compiled.steps, flags=compiled.flags, checksum=canonical_checksum(text),
         legacy_checksum=legacy_checksum(text), raw_checksum=raw_checksum(raw), c1_checksum=c1_checksum(text),
-        allowed="; ".join(reasons) or None,
+        allowed="; ".join(reasons) or None, noqa=report.noqa,
     )
 
 

@@ -66,6 +66,8 @@ RULES: dict[str, RuleInfo] = {
     "MG100": RuleInfo("syntax-error", "statement that cannot be read", False, _E),
 }
 UNSUPPRESSIBLE = frozenset({"MG000", "MG100"})
+#: Codes the proof reports (not lint rules) that a noqa or an allow may name (see datawalk.py).
+PROOF_CODES = frozenset({"MG201", "MG202"})
 
 _GUARD_RULES = {"TABLE": "MG001", "INDEX": "MG002", "VIEW": "MG003", "TRIGGER": "MG003"}
 _GUARD_RULES["VIRTUAL TABLE"] = "MG003"
@@ -105,6 +107,7 @@ class Allowed:
 class LintReport:
     diagnostics: list[Diagnostic]  # what to report, MG000 included, sorted by position
     allowed: list[Allowed]  # findings suppressed with a reason
+    noqa: dict[int, dict[str, str]] = field(default_factory=dict)  # statement line -> code -> reason
 
 
 def lint_file(
@@ -164,7 +167,7 @@ def lint_report(
                 allowed.append(Allowed(finding, reason, origin))
             else:
                 problems.append(finding)
-    return LintReport(_sorted(problems), allowed)
+    return LintReport(_sorted(problems), allowed, {infos[i].statement.line: codes for i, codes in noqa.items()})
 
 
 def _sorted(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
@@ -335,7 +338,7 @@ def _noqa_by_statement(
             continue
         reason = match["reason"].strip().lstrip("-:").strip()
         for code in codes:
-            if code not in RULES:
+            if code not in RULES and code not in PROOF_CODES:
                 problem(f"noqa names {code}, which is not a lint code")
             elif code in UNSUPPRESSIBLE:
                 problem(f"{code} cannot be allowed")
@@ -374,7 +377,7 @@ def _check_allow(path: str, allow: Mapping[str, str], origin: tuple[str, int] | 
     where, line = origin if origin is not None else (path, 1)
     problems: list[Diagnostic] = []
     for code, reason in sorted(allow.items()):
-        if code not in RULES:
+        if code not in RULES and code not in PROOF_CODES:
             message = f"allow names {_shown(code)}, which is not a lint code"
         elif code in UNSUPPRESSIBLE:
             message = f"{code} cannot be allowed"

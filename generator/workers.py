@@ -63,8 +63,9 @@ def build_database(manifest: Manifest, name: str, migrations: Sequence[Migration
     if any(c.shown in broken for c in compiled):
         return DatabaseShare(name, compiled, diagnostics, None, 0)
     plan = [ProofInput(version=c.migration.version, path=c.shown, steps=c.steps, flags=c.flags,
-                       allowed=c.allowed) for c in compiled]
-    schema, found, proven = prove_database(plan, manifest.ledger)
+                       allowed=c.allowed, description=c.migration.description, checksum=c.checksum,
+                       allow=c.migration.allow, noqa=c.noqa) for c in compiled]
+    schema, found, proven = prove_database(plan, manifest.ledger, name)
     return DatabaseShare(name, compiled, diagnostics + found, schema, proven)
 
 

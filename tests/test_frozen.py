@@ -186,7 +186,9 @@ def _three_databases(root: Path) -> Path:
         "002_b.sql": ("b", "CREATE TABLE IF NOT EXISTS u (id INTEGER PRIMARY KEY);\n"
                            "-- noqa: MG006 seeded once\nINSERT INTO u (id) VALUES (NULL);\n"),
         "003_c.sql": ("c", "CREATE TABLE IF NOT EXISTS broken (id INTEGER PRIMARY KEY;\n"),
-        "004_a.sql": ("a", "CREATE INDEX IF NOT EXISTS t_v ON t (v);\nUPDATE t SET v = v || 'x';\n"),
+        # upper() is idempotent: the second run rewrites the row with what it holds (the proof
+        # compares rows, so `v || 'x'` would be a finding now).
+        "004_a.sql": ("a", "CREATE INDEX IF NOT EXISTS t_v ON t (v);\nUPDATE t SET v = upper(v);\n"),
         "005_b.sql": ("b", "INSERT OR IGNORE INTO u (id) VALUES (1);\nALTER TABLE u RENAME TO u2;\n"),
         "006_c.sql": ("c", "CREATE TABLE IF NOT EXISTS fine (id INTEGER PRIMARY KEY);\n"),
     }
