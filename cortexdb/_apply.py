@@ -12,7 +12,8 @@ import logging
 
 from . import _ledger
 from ._catalog import check_steps
-from ._contract import Step, fingerprint
+from ._contract import Step, create_ledger_statement, exists_query, fingerprint
+from ._contract import record as record_statements
 from ._errors import CortexDBError, ForeignKeyViolationError, MigrationFailedError
 from ._plan import make_plan
 
@@ -109,7 +110,7 @@ class _Migrator:
         # Remotely the first read travels with the BEGIN: one request less per transaction.
         if self.ledger_exists:
             rows = _ledger.ledger_rows(self.backend.begin(conn, _ledger.ledger_query(self.ledger)), self.location)
-        elif self.backend.begin(conn, _ledger.exists_query(self.ledger)):
+        elif self.backend.begin(conn, exists_query(self.ledger)):
             rows = _ledger.ledger_rows(conn.execute(_ledger.ledger_query(self.ledger)).fetchall(), self.location)
         else:
             rows = []
@@ -143,7 +144,7 @@ class _Migrator:
 
     def _apply(self, conn: Connection, migration: Migration, applied: list[Migration]) -> None:
         log.debug("%s: applying %s", self.location, migration.label)
-        before = [] if self.ledger_exists else [_ledger.create_ledger_statement(self.ledger)]
+        before = [] if self.ledger_exists else [create_ledger_statement(self.ledger)]
         existing = _violations(conn) if migration.foreign_keys_off else {}
         self.backend.run_steps(conn, migration, before)
         # The generator refuses BEGIN/COMMIT/ROLLBACK in a migration (MG008); should one slip
@@ -155,7 +156,7 @@ class _Migrator:
             self._check_foreign_keys(conn, migration, existing)
         done = sorted([*applied, migration], key=lambda m: m.version)
         value = fingerprint(self.ledger, self.spec.name, [m.ledger_key for m in done])
-        record = _ledger.record(self.ledger, migration, value)
+        record = record_statements(self.ledger, migration, value)
         log.debug("%s: committing %s", self.location, migration.label)
         self.committing = migration
         try:

@@ -95,6 +95,16 @@ def fingerprint(ledger: str, database: str, applied: Iterable[tuple[int, str]]) 
     return ((value ^ (value >> 31)) & 0x7FFFFFFF) or 1
 
 
+#: ASCII upper case to lower case, nothing else: SQLite folds only ASCII letters in names.
+_ASCII_LOWER = {code: code + 32 for code in range(ord("A"), ord("Z") + 1)}
+
+
+def name_key(name: str) -> str:
+    """`name` as SQLite compares identifiers (for code that must compare names without asking
+    SQLite): ASCII letters case-folded, every other character as is."""
+    return name.translate(_ASCII_LOWER)
+
+
 def quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -124,3 +134,40 @@ def read_schema(conn: Any, ledger: str) -> tuple[SchemaRow, ...]:
         (str(kind), str(name), str(table), None if sql is None else str(sql))
         for kind, name, table, sql in conn.execute(SCHEMA_QUERY, (ledger,)).fetchall()
     )
+
+
+# --- the ledger (CortexPrism's `schema_migrations`) and the fingerprint in `user_version` ---
+
+
+def exists_query(ledger: str) -> str:
+    """A row when the ledger table exists, under any case of its name, as SQLite finds tables
+    (the name inline: a query that travels without parameters)."""
+    quoted = "'" + ledger.replace("'", "''") + "'"
+    return TABLE_EXISTS.replace("?", quoted)
+
+
+def create_ledger_statement(ledger: str) -> str:
+    """The table exactly as CortexPrism declares it, so either system can read the other's."""
+    return (
+        f"CREATE TABLE IF NOT EXISTS {quote_identifier(ledger)} ("
+        "version INTEGER PRIMARY KEY, "
+        "description TEXT NOT NULL, "
+        "applied_at TEXT NOT NULL DEFAULT (datetime('now')), "
+        "checksum TEXT NOT NULL)"
+    )
+
+
+def record(ledger: str, migration: Any, fingerprint: int) -> list[tuple[str, tuple[object, ...]]]:
+    """The statements that record `migration` in its transaction: its ledger row, the new fingerprint."""
+    return [
+        (
+            f"INSERT INTO {quote_identifier(ledger)} (version, description, checksum) VALUES (?, ?, ?)",
+            (migration.version, migration.description, migration.checksum),
+        ),
+        # In the migration's transaction: the header page changes with the ledger row or not at all.
+        (user_version_statement(fingerprint), ()),
+    ]
+
+
+def user_version_statement(value: int) -> str:
+    return f"PRAGMA user_version = {int(value)}"

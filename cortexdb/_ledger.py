@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ._contract import TABLE_EXISTS, quote_identifier
+# The ledger's statements live in the contract: the generator's proof writes the ledger as this does.
+from ._contract import exists_query, quote_identifier, user_version_statement
 from ._errors import LedgerError
 
 TYPE_CHECKING = False
@@ -10,19 +11,11 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from typing import Any
 
-    from ._catalog import Migration
     from ._dbapi import Connection
 
 
 def ledger_exists(conn: Connection, ledger: str) -> bool:
     return conn.execute(exists_query(ledger)).fetchone() is not None
-
-
-def exists_query(ledger: str) -> str:
-    """A row when the ledger table exists, under any case of its name, as SQLite finds tables
-    (the name inline: a query that travels without parameters)."""
-    quoted = "'" + ledger.replace("'", "''") + "'"
-    return TABLE_EXISTS.replace("?", quoted)
 
 
 def read_ledger(conn: Connection, ledger: str, location: str | None = None) -> list[tuple[int, str]]:
@@ -69,35 +62,8 @@ def _shown(value: object) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def create_ledger_statement(ledger: str) -> str:
-    """The table exactly as CortexPrism declares it, so either system can read the other's."""
-    return (
-        f"CREATE TABLE IF NOT EXISTS {quote_identifier(ledger)} ("
-        "version INTEGER PRIMARY KEY, "
-        "description TEXT NOT NULL, "
-        "applied_at TEXT NOT NULL DEFAULT (datetime('now')), "
-        "checksum TEXT NOT NULL)"
-    )
-
-
-def record(ledger: str, migration: Migration, fingerprint: int) -> list[tuple[str, tuple[object, ...]]]:
-    """The statements that record `migration` in its transaction: its ledger row, the new fingerprint."""
-    return [
-        (
-            f"INSERT INTO {quote_identifier(ledger)} (version, description, checksum) VALUES (?, ?, ?)",
-            (migration.version, migration.description, migration.checksum),
-        ),
-        # In the migration's transaction: the header page changes with the ledger row or not at all.
-        (user_version_statement(fingerprint), ()),
-    ]
-
-
 def read_user_version(conn: Connection) -> int:
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
-
-
-def user_version_statement(value: int) -> str:
-    return f"PRAGMA user_version = {int(value)}"
 
 
 def write_user_version(conn: Connection, value: int) -> None:

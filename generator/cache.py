@@ -24,8 +24,7 @@ from .manifest import Manifest
 CACHE_DIR = Path(".cache") / "generator"
 GENERATOR_DIR = Path(__file__).resolve().parent
 # Read, not imported: importing cortexdb would cost a cache hit more than the rest of it.
-RUNTIME_MODULES = (GENERATOR_DIR.parent / "cortexdb" / "_contract.py",
-                   GENERATOR_DIR.parent / "cortexdb" / "_ledger.py")  # the proof writes the ledger as the runtime does
+RUNTIME_MODULES = (GENERATOR_DIR.parent / "cortexdb" / "_contract.py",)
 
 
 def cache_key(manifest: Manifest, lock_text: str | None = None) -> str:

@@ -27,7 +27,7 @@ from .scratch import Failure, Scratch
 from .tables import Table, TableIndex, UniqueKey, describe
 
 if TYPE_CHECKING:
-    from .prove import ProofInput
+    from .proofinput import ProofInput
 
 
 class DataWalk:

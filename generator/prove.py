@@ -13,38 +13,14 @@ A second walk runs the same migrations on a database whose tables hold synthetic
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import cached_property
+from collections.abc import Sequence
 
 from cortexdb._contract import RawStep, SchemaRow, Step, name_key, read_schema
 
-from .compile import FOREIGN_KEYS_OFF
 from .diagnostics import Diagnostic, Severity
-from .scratch import Failure, Migration, Scratch
+from .proofinput import ProofInput
+from .scratch import Failure, Scratch
 from .tables import TableIndex
-
-
-@dataclass(frozen=True)
-class ProofInput:
-    version: int
-    path: str  # as shown in diagnostics
-    steps: tuple[RawStep, ...]
-    flags: tuple[str, ...]
-    allowed: str | None  # reason when the migration's findings are allowed: it relies on running once
-    description: str = ""
-    checksum: str = ""
-    allow: Mapping[str, str] = field(default_factory=dict)  # the manifest's allow (code -> reason)
-    noqa: Mapping[int, Mapping[str, str]] = field(default_factory=dict)  # statement line -> code -> reason
-
-    @cached_property
-    def migration(self) -> Migration:
-        return Migration(self.version, self.description, self.checksum, self.steps, FOREIGN_KEYS_OFF in self.flags)
-
-    def allowance(self, line: int, code: str) -> str | None:
-        """The reason `code` is allowed at the statement of `line`, if it is."""
-        reason = (self.noqa.get(line, {}).get(code) or self.allow.get(code) or "").strip()
-        return reason or None
 
 
 def prove_database(migrations: Sequence[ProofInput], ledger: str, database: str = ""

@@ -24,13 +24,15 @@ from cortexdb._contract import (
     RawStep,
     SchemaRow,
     Step,
+    create_ledger_statement,
     execute_steps,
+    exists_query,
     fingerprint,
     name_key,
     quote_identifier,
     read_schema,
+    record,
 )
-from cortexdb._ledger import create_ledger_statement, exists_query, record
 
 # Actions whose table (argument 1, or 2 where SQLite puts it there) may have changed rows.
 _WRITES = {sqlite3.SQLITE_INSERT: 1, sqlite3.SQLITE_UPDATE: 1, sqlite3.SQLITE_DELETE: 1,
@@ -141,7 +143,7 @@ class Scratch:
             return failures
         self.applied.append((migration.version, migration.checksum))
         value = fingerprint(self.ledger, self.database, sorted(self.applied))
-        for statement, parameters in record(self.ledger, migration, value):  # type: ignore[arg-type]
+        for statement, parameters in record(self.ledger, migration, value):
             self.conn.execute(statement, parameters)
         self.end(migration, commit=True)
         return []

@@ -53,7 +53,8 @@ def build_database(manifest: Manifest, name: str, migrations: Sequence[Migration
     """Compile one database's migrations in order, then prove them."""
     from .build import compile_file
     from .lint import LintContext
-    from .prove import ProofInput, prove_database
+    from .proofinput import ProofInput
+    from .prove import prove_database
 
     context = LintContext(created_tables=set(), created_columns=set())
     diagnostics: list[Diagnostic] = []
