@@ -18,7 +18,7 @@ import sqlite3
 
 from ._catalog import Catalog, check_session_id, load_catalog, load_catalog_for, load_index
 from ._errors import InvalidSessionIdError
-from ._locations import database_urls, is_url
+from ._targets import database_urls, is_url
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -26,11 +26,11 @@ if TYPE_CHECKING:
     from typing import TypeVar
 
     from ._apply import Outcome
-    from ._backup import BackupRun
     from ._catalog import DatabaseEntry, DatabaseSpec, Index
     from ._dbapi import Backend
+    from ._inspect import VerifyReport
     from ._status import DatabaseStatus
-    from ._verify import VerifyReport
+    from .local.backups import BackupRun
 
     StrPath = str | os.PathLike[str]
     Progress = Callable[[int, int, str], None]
@@ -164,7 +164,7 @@ def open_session(
         results: list[DatabaseResult | None] = [None]
         spec = catalog.databases[entry.name]
         _migrate_slow(catalog, root, [(0, spec, path)], results, backup, busy_timeout, None)
-    from ._connect import as_cortexdb_error
+    from .local.sqlite import as_cortexdb_error
 
     try:
         conn = sqlite3.connect(path, timeout=busy_timeout)
@@ -203,7 +203,7 @@ def verify(
     frozen: object | None = None,
 ) -> VerifyReport:
     """Compare each database's ledger and live schema with the build's proven schema. Reads only."""
-    from ._verify import VerifyReport, verify_file, verify_remote
+    from ._inspect import VerifyReport, verify_file, verify_remote
 
     catalog = load_catalog(frozen)
     servers = database_urls(catalog, urls)
@@ -232,7 +232,7 @@ def _is_current(spec: DatabaseEntry, path: str, busy_timeout: float) -> bool:
     """The fast path: the stored fingerprint equals this build's. Any doubt: False."""
     expected = spec.fingerprint
     if is_url(path):
-        from ._remote import is_current
+        from .remote.backend import is_current
 
         return is_current(spec.name, path, expected, busy_timeout)
     if not os.path.isfile(path):
@@ -322,7 +322,7 @@ def _migrate_slow(
     # A database another process is creating is left for later: meanwhile this process can
     # create the next one (databases are independent), so processes starting together on an
     # empty data dir share the work instead of queueing behind one of them.
-    from ._aside import Busy
+    from .local.aside import Busy
 
     backups: BackupRun | None = None
     deferred: list[tuple[int, DatabaseSpec, str]] = []
@@ -343,7 +343,7 @@ def _migrate_slow(
                 else:
                     if outcome is None:
                         if backup and backups is None and not is_url(path):
-                            from ._backup import BackupRun
+                            from .local.backups import BackupRun
 
                             backups = BackupRun(root)
                         outcome = _apply_in_place(catalog, spec, root, path, busy_timeout, backups)
@@ -370,12 +370,12 @@ def _create(
 ) -> Outcome | None:
     """A database that does not exist yet, built aside and linked into place whole (`_aside`);
     `aside.Busy` when another process is creating it and `wait` is False."""
-    from ._aside import create
-    from ._connect import make_parent_dir
+    from .local.aside import create
+    from .local.sqlite import make_parent_dir
 
     def build(aside: str) -> Outcome:
         from ._apply import apply_pending
-        from ._local import AsideFile
+        from .local.port import AsideFile
 
         return apply_pending(catalog, spec, AsideFile(path, aside, busy_timeout))
 
@@ -390,11 +390,11 @@ def _apply_in_place(
 
     backend: Backend
     if is_url(path):
-        from ._remote import RemoteDatabase
+        from .remote.backend import RemoteDatabase
 
         backend = RemoteDatabase(spec.name, path, busy_timeout)
     else:
-        from ._local import LocalFile
+        from .local.port import LocalFile
 
         backend = LocalFile(path, os.path.relpath(path, root), busy_timeout, backups)
     return apply_pending(catalog, spec, backend)

@@ -11,12 +11,12 @@ import sys
 
 from . import _api
 from ._errors import CortexDBError
-from ._locations import is_url
+from ._targets import is_url
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from ._inspect import VerifyReport
     from ._status import DatabaseStatus
-    from ._verify import VerifyReport
 
 PROG = "cortex db"
 COMMANDS = ("migrate", "status", "verify")

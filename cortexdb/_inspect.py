@@ -5,10 +5,10 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from . import _connect
 from ._contract import read_schema
 from ._plan import make_plan
 from ._status import read_plan
+from .local import sqlite as _connect
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -81,7 +81,7 @@ def verify_remote(spec: DatabaseSpec, url: str, ledger: str, busy_timeout: float
 
     No `PRAGMA quick_check`: the server owns its storage's integrity.
     """
-    from ._remote import read_ledger
+    from .remote.backend import read_ledger
 
     rows, live = read_ledger(spec.name, url, ledger, busy_timeout, schema=True)
     problems = _ledger_problems(make_plan(spec, rows))

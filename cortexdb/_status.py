@@ -5,8 +5,9 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from . import _connect, _ledger
+from . import _ledger
 from ._plan import Plan, make_plan
+from .local import sqlite as _connect
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ def read_plan(spec: DatabaseSpec, path: str, ledger: str, busy_timeout: float) -
 
 def read_remote_plan(spec: DatabaseSpec, url: str, ledger: str, busy_timeout: float) -> tuple[bool, Plan]:
     """(True, plan) for the database at `url`, read under the primary's lock (fresh, also via a replica)."""
-    from ._remote import read_ledger
+    from .remote.backend import read_ledger
 
     rows, _ = read_ledger(spec.name, url, ledger, busy_timeout)
     return True, make_plan(spec, rows)

@@ -24,7 +24,8 @@ from typing import Any
 import pytest
 import sqld
 
-from cortexdb import _hrana, _libsql
+from cortexdb.remote import hrana as _hrana
+from cortexdb.remote import session as _libsql
 from generator.sqlsplit import split
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +39,7 @@ def cluster(tmp_path: Path) -> Iterator[sqld.SqldCluster]:
 
 def test_importing_the_remote_backend_loads_only_the_stdlib() -> None:
     code = (
-        "import sys; before = set(sys.modules); import cortexdb._libsql, cortexdb._hrana; "
+        "import sys; before = set(sys.modules); import cortexdb.remote.session, cortexdb.remote.hrana; "
         "loaded = {name.partition('.')[0] for name in set(sys.modules) - before}; "
         "print(sorted(loaded - set(sys.stdlib_module_names) - {'cortexdb'}))"
     )

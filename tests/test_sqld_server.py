@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import sqld
 
-from cortexdb import _libsql
+from cortexdb.remote import session as _libsql
 
 ROOT = Path(__file__).resolve().parent.parent
 

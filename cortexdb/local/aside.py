@@ -19,7 +19,7 @@ import os
 import sys
 import time
 
-from ._errors import DataDirError, LockTimeoutError
+from .._errors import DataDirError, LockTimeoutError
 
 try:
     import fcntl
@@ -30,7 +30,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from ._apply import Outcome
+    from .._apply import Outcome
 
 #: False once this process found a file system without hard links (then: in place).
 hard_links = True

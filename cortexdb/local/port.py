@@ -6,19 +6,19 @@ import logging
 import os
 import sqlite3
 
-from . import _connect
-from ._apply import step_failed
-from ._contract import execute_steps
-from ._errors import CorruptDatabaseError, CortexDBError
+from .._apply import step_failed
+from .._contract import execute_steps
+from .._errors import CorruptDatabaseError, CortexDBError
+from . import sqlite as _connect
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Any
 
-    from ._backup import BackupRun
-    from ._catalog import Migration
-    from ._dbapi import Connection
+    from .._catalog import Migration
+    from .._dbapi import Connection
+    from .backups import BackupRun
 
 log = logging.getLogger("cortexdb")
 

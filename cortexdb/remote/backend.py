@@ -22,21 +22,22 @@ import logging
 import random
 import time
 
-from . import _ledger, _libsql
-from ._apply import ended_own_transaction, step_failed
-from ._contract import ADD_COLUMN, Step, read_schema
-from ._errors import LockTimeoutError
-from ._locations import auth_token
+from .. import _ledger
+from .._apply import ended_own_transaction, step_failed
+from .._contract import ADD_COLUMN, Step, read_schema
+from .._errors import LockTimeoutError
+from .._targets import auth_token
+from . import session as _libsql
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Any
 
-    from ._catalog import Migration
-    from ._contract import SchemaRow
-    from ._dbapi import Connection
-    from ._errors import CortexDBError
+    from .._catalog import Migration
+    from .._contract import SchemaRow
+    from .._dbapi import Connection
+    from .._errors import CortexDBError
 
 log = logging.getLogger("cortexdb")
 

@@ -33,9 +33,9 @@ from dataclasses import dataclass
 from types import TracebackType
 from urllib.parse import urlsplit, urlunsplit
 
-from . import _hrana
-from ._errors import CortexDBError
-from ._hrana import Statement, Step, all_of, is_autocommit, not_, ok
+from .._errors import CortexDBError
+from . import hrana as _hrana
+from .hrana import Statement, Step, all_of, is_autocommit, not_, ok
 
 AUTH_TOKEN_ENV = "CORTEX_LIBSQL_AUTH_TOKEN"
 REMOTE_SCHEMES = ("http", "https", "libsql")
