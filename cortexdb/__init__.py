@@ -7,6 +7,7 @@ every start, and an up-to-date data directory costs one header read per database
 from ._api import (
     DatabaseResult,
     MigrateResult,
+    State,
     migrate,
     open_session,
     status,
@@ -15,6 +16,8 @@ from ._api import (
 from ._errors import (
     BackupError,
     ChangedMigrationError,
+    CommitUnconfirmed,
+    ConnectError,
     CorruptDatabaseError,
     CortexDBError,
     DatabaseNewerError,
@@ -26,11 +29,16 @@ from ._errors import (
     LockTimeoutError,
     MigrationFailedError,
     NotADatabaseError,
+    RemoteError,
+    SQLError,
+    TransactionAborted,
 )
 
 __all__ = [
     "BackupError",
     "ChangedMigrationError",
+    "CommitUnconfirmed",
+    "ConnectError",
     "CorruptDatabaseError",
     "CortexDBError",
     "DataDirError",
@@ -44,6 +52,10 @@ __all__ = [
     "MigrateResult",
     "MigrationFailedError",
     "NotADatabaseError",
+    "RemoteError",
+    "SQLError",
+    "State",
+    "TransactionAborted",
     "migrate",
     "open_session",
     "status",

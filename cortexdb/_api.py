@@ -16,8 +16,9 @@ from __future__ import annotations
 import os
 import sqlite3
 
-from ._catalog import Catalog, check_session_id, load_catalog, load_catalog_for, load_index
+from ._catalog import Catalog, load_catalog, load_catalog_for
 from ._errors import InvalidSessionIdError
+from ._index import check_session_id, load_index
 from ._targets import database_urls, is_url
 
 TYPE_CHECKING = False
@@ -26,8 +27,9 @@ if TYPE_CHECKING:
     from typing import TypeVar
 
     from ._apply import Outcome
-    from ._catalog import DatabaseEntry, DatabaseSpec, Index
+    from ._catalog import DatabaseSpec
     from ._dbapi import Backend
+    from ._index import DatabaseEntry, Index
     from ._inspect import VerifyReport
     from ._status import DatabaseStatus
     from .local.backups import BackupRun
@@ -38,10 +40,31 @@ if TYPE_CHECKING:
 
 DEFAULT_BUSY_TIMEOUT = 30.0
 
-UP_TO_DATE = "up to date"
-MIGRATED = "migrated"
-ADOPTED = "adopted"  # nothing pending; ledger verified (e.g. written by CortexPrism), fingerprint set
-WOULD_MIGRATE = "would migrate"
+
+
+class State(str):
+    """What `migrate` did to one database: `DatabaseResult.state`, one of the four constants below.
+
+    A `str`, so `result.state == "migrated"` keeps working, with a closed set of values like an
+    enum. Not an `enum.Enum`: importing `enum` costs more than the whole up-to-date check.
+    """
+
+    __slots__ = ()
+    UP_TO_DATE: State
+    MIGRATED: State
+    ADOPTED: State  # nothing pending; ledger verified (e.g. written by CortexPrism), fingerprint set
+    WOULD_MIGRATE: State
+
+    def __repr__(self) -> str:
+        return f"State.{self.upper().replace(' ', '_')}"
+
+
+UP_TO_DATE = State.UP_TO_DATE = State("up to date")
+MIGRATED = State.MIGRATED = State("migrated")
+ADOPTED = State.ADOPTED = State("adopted")
+WOULD_MIGRATE = State.WOULD_MIGRATE = State("would migrate")
+#: Every `State`, in the order a run goes through them.
+STATES = (UP_TO_DATE, ADOPTED, MIGRATED, WOULD_MIGRATE)
 
 
 class DatabaseResult:
@@ -53,7 +76,7 @@ class DatabaseResult:
         self,
         name: str,
         path: str,
-        state: str,
+        state: State,
         versions: tuple[int, ...] = (),
         pending: tuple[int, ...] = (),
         backed_up: bool = False,
@@ -359,7 +382,7 @@ def _migrate_slow(
     return backup_dir
 
 
-def _state(outcome: Outcome) -> str:
+def _state(outcome: Outcome) -> State:
     if outcome.applied:
         return MIGRATED
     return ADOPTED if outcome.adopted else UP_TO_DATE

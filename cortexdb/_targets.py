@@ -24,7 +24,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from ._catalog import Catalog, Index
+    from ._catalog import Catalog
+    from ._index import Index
 
 URL_ENV = "CORTEX_DB_URL"  # the template; per database: CORTEX_DB_URL_<NAME>
 TOKEN_ENV = "CORTEX_LIBSQL_AUTH_TOKEN"  # per database: CORTEX_LIBSQL_AUTH_TOKEN_<NAME>

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 import sqld
 
+import cortexdb
 from cortexdb.remote import hrana as _hrana
 from cortexdb.remote import session as _libsql
 from generator.sqlsplit import split
@@ -134,7 +135,7 @@ def test_values_round_trip_typed(cluster: sqld.SqldCluster, via: str) -> None:
 
         unbindables: list[Any] = [2**63, float("nan"), float("inf"), object()]
         for unbindable in unbindables:
-            with pytest.raises(_libsql.SQLError) as refused:
+            with pytest.raises(cortexdb.SQLError) as refused:
                 conn.execute("SELECT ?", (unbindable,))
             assert refused.value.code == "ARGS_INVALID"
         assert not conn.in_transaction
@@ -145,12 +146,12 @@ def test_values_round_trip_typed(cluster: sqld.SqldCluster, via: str) -> None:
 
 def test_connection_refused_names_the_url() -> None:
     url = f"http://127.0.0.1:{sqld.free_port()}"
-    with _libsql.connect(url) as conn, pytest.raises(_libsql.ConnectError) as refused:
+    with _libsql.connect(url) as conn, pytest.raises(cortexdb.ConnectError) as refused:
         conn.execute("SELECT 1")
     assert str(refused.value).startswith(url) and "cannot reach" in str(refused.value)
-    with pytest.raises(_libsql.ConnectError, match="no answer to SELECT 1"):
+    with pytest.raises(cortexdb.ConnectError, match="no answer to SELECT 1"):
         _libsql.connect(url, probe_timeout=1)
-    with pytest.raises(_libsql.ConnectError, match="not a libSQL server URL"):
+    with pytest.raises(cortexdb.ConnectError, match="not a libSQL server URL"):
         _libsql.connect("data/cortex.db")
 
 
@@ -166,13 +167,13 @@ def silent_server() -> Iterator[str]:
 def test_a_server_that_never_answers_is_a_connect_error_after_the_timeout(silent_server: str) -> None:
     conn = _libsql.connect(silent_server, timeout=0.5)
     started = time.monotonic()
-    with pytest.raises(_libsql.ConnectError, match=r"no answer within 0\.5 s"):
+    with pytest.raises(cortexdb.ConnectError, match=r"no answer within 0\.5 s"):
         conn.execute("SELECT 1")
-    with pytest.raises(_libsql.ConnectError, match="no answer"):
+    with pytest.raises(cortexdb.ConnectError, match="no answer"):
         conn.execute("BEGIN IMMEDIATE")
     assert not conn.in_transaction
     conn.close()
-    with pytest.raises(_libsql.ConnectError, match="no answer to SELECT 1"):
+    with pytest.raises(cortexdb.ConnectError, match="no answer to SELECT 1"):
         _libsql.connect(silent_server, probe_timeout=0.5)
     assert time.monotonic() - started < 5
 
@@ -207,12 +208,12 @@ def test_nothing_meant_for_a_transaction_runs_in_autocommit(cluster: sqld.SqldCl
     sqld.query(url, "CREATE TABLE t(x)")
     with _libsql.connect(url) as conn:
         conn.execute("BEGIN IMMEDIATE")
-        with pytest.raises(_libsql.SQLError) as ended:
+        with pytest.raises(cortexdb.SQLError) as ended:
             conn.run_batch(["INSERT INTO t VALUES (1)", "COMMIT", "INSERT INTO t VALUES (2)"])
         assert ended.value.code == "NO_TRANSACTION" and "step 3" in ended.value.message
         assert not conn.in_transaction
         conn.close()
-        with pytest.raises(_libsql.ConnectError, match="closed"):
+        with pytest.raises(cortexdb.ConnectError, match="closed"):
             conn.execute("SELECT 1")
     assert sqld.query(url, "SELECT x FROM t") == [(1,)]  # 2 would have been autocommitted
 
@@ -228,10 +229,10 @@ def test_a_stream_the_server_no_longer_knows_aborts_the_transaction(cluster: sql
         stream = conn._stream
         assert stream is not None
         stream._baton = "not-a-baton"  # what an expired stream looks like, without waiting 10 s
-        with pytest.raises(_libsql.TransactionAborted) as aborted:
+        with pytest.raises(cortexdb.TransactionAborted) as aborted:
             conn.execute("INSERT INTO t VALUES (2)")
         assert aborted.value.retryable and "HTTP 400" in aborted.value.detail
-        with pytest.raises(_libsql.TransactionAborted, match="ROLLBACK before anything else"):
+        with pytest.raises(cortexdb.TransactionAborted, match="ROLLBACK before anything else"):
             conn.execute("COMMIT")
         conn.rollback()
         assert not conn.in_transaction

@@ -251,7 +251,7 @@ class BusyThenFree:
     def begin(self, sql: str, then: str | None = None) -> Any:
         self.calls += 1
         if self.calls <= self.busy:
-            raise _libsql.SQLError("SQLite error: database is locked", url=self.url, code="SQLITE_BUSY")
+            raise cortexdb.SQLError("SQLite error: database is locked", url=self.url, code="SQLITE_BUSY")
         return _libsql.RemoteCursor([(1, "c1:x")])
 
 

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 import sqld
 
+import cortexdb
 from cortexdb.remote import session as _libsql
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -110,17 +111,17 @@ def test_adapter_round_trip_and_error_kinds(cluster: sqld.SqldCluster) -> None:
         assert conn.execute("-- only a comment").fetchall() == []
         assert sqld.query(cluster.primary.url, "SELECT count(*) FROM items") == [(2,)]
 
-        with pytest.raises(_libsql.SQLError) as constraint:
+        with pytest.raises(cortexdb.SQLError) as constraint:
             conn.execute("INSERT INTO items(s) VALUES ('second')")
         assert constraint.value.is_constraint and constraint.value.code == "SQLITE_CONSTRAINT"
         assert not constraint.value.retryable
-        with pytest.raises(_libsql.SQLError, match="syntax error") as syntax:
+        with pytest.raises(cortexdb.SQLError, match="syntax error") as syntax:
             conn.execute("SELEC 1")
         assert syntax.value.code == "SQL_PARSE_ERROR" and not syntax.value.is_constraint
-        with pytest.raises(_libsql.SQLError, match="no such table"):
+        with pytest.raises(cortexdb.SQLError, match="no such table"):
             conn.execute("SELECT * FROM missing")
         # The server refuses a second statement in one string (libsql ran the first and dropped the rest).
-        with pytest.raises(_libsql.SQLError) as many:
+        with pytest.raises(cortexdb.SQLError) as many:
             conn.execute("SELECT 1; DELETE FROM items")
         assert many.value.code == "SQL_MANY_STATEMENTS"
         assert sqld.query(cluster.primary.url, "SELECT count(*) FROM items") == [(2,)]
@@ -128,12 +129,12 @@ def test_adapter_round_trip_and_error_kinds(cluster: sqld.SqldCluster) -> None:
     sqld.wait_replicated(cluster, "SELECT count(*) FROM items", [(2,)])
     with _libsql.connect(cluster.replicas[1].url) as conn:
         # Through a replica the primary's error arrives as PROXY_ERROR with SQLite's text.
-        with pytest.raises(_libsql.SQLError) as forwarded:
+        with pytest.raises(cortexdb.SQLError) as forwarded:
             conn.execute("INSERT INTO items(s) VALUES ('second')")
         assert forwarded.value.is_constraint and forwarded.value.code == "PROXY_ERROR"
         conn.execute("BEGIN IMMEDIATE")
         conn.execute("INSERT INTO items(s) VALUES ('third')")
-        with pytest.raises(_libsql.SQLError) as in_transaction:
+        with pytest.raises(cortexdb.SQLError) as in_transaction:
             conn.execute("INSERT INTO items(s) VALUES ('third')")
         assert in_transaction.value.is_constraint
         assert conn.in_transaction  # a failed statement leaves the transaction open, as in SQLite
@@ -169,11 +170,11 @@ def test_auth_token_comes_from_the_environment(tmp_path: Path, monkeypatch: pyte
     monkeypatch.delenv(_libsql.AUTH_TOKEN_ENV, raising=False)
 
     with sqld.sqld_node(tmp_path, "auth", extra_args=["--auth-jwt-key-file", str(public)], auth_token=token) as node:
-        with pytest.raises(_libsql.ConnectError, match="auth token was refused"):
+        with pytest.raises(cortexdb.ConnectError, match="auth token was refused"):
             _libsql.connect(node.url, probe_timeout=5)
-        with _libsql.connect(node.url) as unprobed, pytest.raises(_libsql.ConnectError, match=r"refused.*HTTP 401"):
+        with _libsql.connect(node.url) as unprobed, pytest.raises(cortexdb.ConnectError, match=r"refused.*HTTP 401"):
             unprobed.execute("SELECT 1")
-        with pytest.raises(_libsql.ConnectError, match="auth token was refused"):
+        with pytest.raises(cortexdb.ConnectError, match="auth token was refused"):
             _libsql.connect(node.url, auth_token=token[:-4] + "AAAA", probe_timeout=5)
 
         monkeypatch.setenv(_libsql.AUTH_TOKEN_ENV, token)
@@ -280,12 +281,12 @@ def test_rebuild_batch_with_foreign_keys_off_is_all_or_nothing(cluster: sqld.Sql
         conn.execute("ROLLBACK")
         assert_untouched(primary, schema)
 
-        with pytest.raises(_libsql.SQLError) as failed:
+        with pytest.raises(cortexdb.SQLError) as failed:
             conn.run_batch([*REBUILD, "INSERT INTO policies VALUES (4, 'bogus')", RECORD], foreign_keys_off=True)
         assert failed.value.is_constraint and not conn.in_transaction
         assert_untouched(primary, schema)
 
-        with pytest.raises(_libsql.SQLError) as violated:
+        with pytest.raises(cortexdb.SQLError) as violated:
             conn.run_batch([*REBUILD, "INSERT INTO rules VALUES (30, 99)", RECORD], foreign_keys_off=True)
         assert violated.value.code == "FOREIGN_KEY_CHECK" and violated.value.is_constraint
         assert "('rules', 30, 'policies', 0)" in violated.value.message  # which row, which foreign key
@@ -401,7 +402,7 @@ def test_sqlite_features_the_migrations_use(cluster: sqld.SqldCluster) -> None:
             "body",
             "extra",
         ]
-        with pytest.raises(_libsql.SQLError, match="syntax error"):
+        with pytest.raises(cortexdb.SQLError, match="syntax error"):
             conn.execute("ALTER TABLE docs ADD COLUMN IF NOT EXISTS extra TEXT")
         assert conn.execute("PRAGMA quick_check").fetchall() == [("ok",)]
         assert conn.execute("INSERT INTO kv VALUES ('b', NULL) RETURNING k").fetchall() == [("b",)]
@@ -448,7 +449,7 @@ def abort_and_retry(cluster: sqld.SqldCluster, holder_via: str, waiter_via: str)
             try:
                 attempt()
                 report[name] = None
-            except _libsql.RemoteError as error:
+            except cortexdb.RemoteError as error:
                 report[name] = (type(error).__name__, error.retryable, error.code)
         report["in transaction until rollback"] = holder.in_transaction
         holder.rollback()

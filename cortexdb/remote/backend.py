@@ -25,7 +25,7 @@ import time
 from .. import _ledger
 from .._apply import ended_own_transaction, step_failed
 from .._contract import ADD_COLUMN, Step, read_schema
-from .._errors import LockTimeoutError
+from .._errors import CommitUnconfirmed, ConnectError, LockTimeoutError, RemoteError, SQLError
 from .._targets import auth_token
 from . import session as _libsql
 
@@ -46,12 +46,6 @@ COLUMN_EXISTS = "SELECT 1 FROM pragma_table_info(?) WHERE name = ? COLLATE NOCAS
 MIN_TIMEOUT = 1.0  # seconds per request; a BEGIN IMMEDIATE may wait up to 5 s per transaction ahead
 
 
-class CommitUnconfirmed(_libsql.RemoteError):
-    """A COMMIT got no answer: it may or may not have happened; the ledger says which."""
-
-    retryable = True
-
-
 def request_timeout(busy_timeout: float) -> float:
     """How long to wait for each answer, from the local busy timeout (which may be 0)."""
     return max(busy_timeout, MIN_TIMEOUT)
@@ -69,7 +63,7 @@ def is_current(name: str, url: str, expected: int, busy_timeout: float) -> bool:
             row = conn.execute("PRAGMA user_version").fetchone()
         finally:
             conn.close()
-    except _libsql.RemoteError:
+    except RemoteError:
         return False  # the slow path reports it properly
     return row is not None and row[0] == expected
 
@@ -86,7 +80,7 @@ def begin_immediate(conn: _libsql.RemoteConnection, read: str | None, busy_timeo
     while True:
         try:
             return conn.begin("BEGIN IMMEDIATE", read).fetchall()
-        except _libsql.SQLError as error:
+        except SQLError as error:
             if error.code != "SQLITE_BUSY" or conn.in_transaction:
                 raise
             if time.monotonic() >= deadline:
@@ -168,7 +162,7 @@ class RemoteDatabase:
         log.debug("%s: %s: %d statements in one request", self.location, migration.label, len(items))
         try:
             conn.run_batch(items)
-        except _libsql.SQLError as error:
+        except SQLError as error:
             raise self._failed(migration, len(before), error) from None
 
     def commit(self, conn: Connection, statements: Sequence[tuple[str, Sequence[Any]]] = ()) -> None:
@@ -183,13 +177,13 @@ class RemoteDatabase:
                           len(steps) + len(statements))
                 try:
                     conn.commit([*steps, *statements])  # the steps, the ledger row, the fingerprint, COMMIT
-                except _libsql.SQLError as error:
+                except SQLError as error:
                     if error.code == "NO_TRANSACTION":
                         raise ended_own_transaction(self.location, migration) from None
                     if error.step is not None and error.step < len(steps):
                         raise self._failed(migration, skip, error) from None
                     raise
-        except _libsql.ConnectError as error:
+        except ConnectError as error:
             raise CommitUnconfirmed(
                 f"no answer to COMMIT ({error.message}); reading the ledger again",
                 url=self.location,
@@ -205,7 +199,7 @@ class RemoteDatabase:
         conn.close()  # rolls back what the server still has open, if it answers
         return self.connect()
 
-    def _failed(self, migration: Migration, skip: int, error: _libsql.SQLError) -> CortexDBError:
+    def _failed(self, migration: Migration, skip: int, error: SQLError) -> CortexDBError:
         """`error` at item `error.step` of a request whose first `skip` items precede the steps."""
         index = (error.step or 0) - skip
         if not 0 <= index < len(migration.steps):

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from urllib.parse import urlsplit, urlunsplit
 
-from .._errors import CortexDBError
+from .._errors import ConnectError, RemoteError, SQLError, TransactionAborted
 from . import hrana as _hrana
 from .hrana import Statement, Step, all_of, is_autocommit, not_, ok
 
@@ -55,40 +55,6 @@ class Unless:
     statement: BatchItem
     exists: str
     params: Sequence[SQLValue] = ()
-
-
-class RemoteError(CortexDBError):
-    """Base of the remote backend's errors. `code` is sqld's error code when it sent one."""
-
-    def __init__(self, message: str, *, url: str = "", code: str | None = None, detail: str = "") -> None:
-        super().__init__(url or None, message)
-        self.url = url
-        self.code = code
-        self.detail = detail  # the server's text, verbatim
-
-
-class ConnectError(RemoteError):
-    """The server cannot be reached, does not answer in time, or refuses the request or token."""
-
-
-class TransactionAborted(RemoteError):
-    """The server ended the transaction (sqld's 5 s TRANSACTION_TIMEOUT, an expired stream): retry it."""
-
-    retryable = True
-
-
-class SQLError(RemoteError):
-    """SQLite or sqld rejected a statement (syntax, constraint, missing table, bad arguments)."""
-
-    #: From `run_batch`: the index (in the statements given) of the one that failed, if known.
-    step: int | None = None
-
-    @property
-    def is_constraint(self) -> bool:
-        if self.code in ("SQLITE_CONSTRAINT", "FOREIGN_KEY_CHECK"):
-            return True
-        # Through a replica, the primary's error arrives as PROXY_ERROR with SQLite's text only.
-        return self.code == "PROXY_ERROR" and "constraint failed" in self.message
 
 
 # --- statements the connection must recognise ------------------------------------------------
