@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from ._catalog import Migration
 from ._errors import CortexDBError
+from ._inspect import Snapshot
 
 
 class Cursor(Protocol):
@@ -33,15 +34,23 @@ class Connection(Protocol):
 
 
 class Backend(Protocol):
-    """What differs between applying to a local file and to a database on a libSQL server.
+    """What differs between a local file and a database on a libSQL server (`Target.backend`).
 
-    `_apply.apply_pending` drives either through the same loop of locked transactions.
+    The up-to-date check, a read-only snapshot (status, verify, dry runs), and the apply port
+    that `_apply.apply_pending` drives through the same loop of locked transactions.
     """
 
     #: The file path or URL that messages start with.
     location: str
     #: The driver's own exceptions, turned into ours by `translate` (remote errors already are).
     driver_errors: tuple[type[Exception], ...]
+
+    def is_current(self, expected: int) -> bool:
+        """The up-to-date check: the database holds fingerprint `expected`. Any doubt: False."""
+
+    def snapshot(self, ledger: str, schema: bool = False) -> Snapshot:
+        """The database read at one moment, changing nothing: ledger rows and, with `schema`,
+        its live schema (and, for a file, `PRAGMA quick_check`)."""
 
     def connect(self) -> Connection: ...
 

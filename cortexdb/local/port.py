@@ -6,9 +6,12 @@ import logging
 import os
 import sqlite3
 
+from .. import _ledger
 from .._apply import step_failed
-from .._contract import execute_steps
+from .._contract import execute_steps, read_schema
 from .._errors import CorruptDatabaseError, CortexDBError
+from .._inspect import Snapshot
+from .._uptodate import file_is_current
 from . import sqlite as _connect
 
 TYPE_CHECKING = False
@@ -37,6 +40,28 @@ class LocalFile:
         self.wal = False
         self.checked = False
         self.backed_up = False
+
+    def is_current(self, expected: int) -> bool:
+        return file_is_current(self.location, expected, self.busy_timeout)
+
+    def snapshot(self, ledger: str, schema: bool = False) -> Snapshot:
+        if not _connect.check_database_file(self.location):
+            return Snapshot(self.location, False, ())
+        try:
+            conn = sqlite3.connect(self.location, timeout=self.busy_timeout, isolation_level=None)
+            try:
+                conn.execute("BEGIN")  # one read transaction: ledger and schema of the same moment
+                rows = tuple(_ledger.read_ledger(conn, ledger))
+                integrity = live = None
+                if schema:
+                    integrity = tuple(str(row[0]) for row in conn.execute("PRAGMA quick_check").fetchall())
+                    live = tuple(read_schema(conn, ledger))
+                conn.execute("ROLLBACK")
+            finally:
+                conn.close()
+        except sqlite3.Error as error:
+            raise self.translate(error) from None
+        return Snapshot(self.location, True, rows, live, integrity)
 
     def connect(self) -> sqlite3.Connection:
         _connect.make_parent_dir(self.location)

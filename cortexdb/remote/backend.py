@@ -26,6 +26,7 @@ from .. import _ledger
 from .._apply import ended_own_transaction, step_failed
 from .._contract import ADD_COLUMN, Step, read_schema
 from .._errors import CommitUnconfirmed, ConnectError, LockTimeoutError, RemoteError, SQLError
+from .._inspect import Snapshot
 from .._targets import auth_token
 from . import session as _libsql
 
@@ -125,6 +126,15 @@ class RemoteDatabase:
         self.location = url
         self.busy_timeout = busy_timeout
         self.held: tuple[Migration, list[str | _libsql.Unless], int] | None = None  # steps kept for `commit`
+
+    def is_current(self, expected: int) -> bool:
+        return is_current(self.name, self.location, expected, self.busy_timeout)
+
+    def snapshot(self, ledger: str, schema: bool = False) -> Snapshot:
+        """Read under the primary's lock (fresh, also through a replica). No `PRAGMA quick_check`:
+        the server owns its storage's integrity."""
+        rows, live = read_ledger(self.name, self.location, ledger, self.busy_timeout, schema=schema)
+        return Snapshot(self.location, True, tuple(rows), None if live is None else tuple(live))
 
     def connect(self) -> _libsql.RemoteConnection:
         return connect(self.name, self.location, self.busy_timeout)
