@@ -6,11 +6,22 @@ from ._contract import quote_identifier
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
-    from typing import Any
+    from collections.abc import Callable, Iterable, Sequence
+    from typing import Any, Protocol
 
     from ._catalog import Migration
-    from ._dbapi import Connection
+
+    Rows = list[Any]
+
+    class Cursor(Protocol):
+        def fetchone(self) -> Any: ...
+
+        def fetchall(self) -> list[Any]: ...
+
+    class Connection(Protocol):
+        """What the ledger is read through: `sqlite3.Connection`, or `remote.session.RemoteConnection`."""
+
+        def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Cursor: ...
 
 
 def ledger_exists(conn: Connection, ledger: str) -> bool:
@@ -28,6 +39,22 @@ def read_ledger(conn: Connection, ledger: str) -> list[tuple[int, str]]:
     if not ledger_exists(conn, ledger):
         return []
     return ledger_rows(conn.execute(ledger_query(ledger)).fetchall())
+
+
+def read_under_lock(
+    begin: Callable[[str], Rows], execute: Callable[[str], Rows], ledger: str, known_to_exist: bool
+) -> list[tuple[int, str]]:
+    """The ledger's rows, read in the write transaction that `begin(read)` opens.
+
+    `begin` runs the query `read` right after `BEGIN IMMEDIATE` (a server gets both in one
+    request). Once the ledger is known to exist that query reads it; before, it asks whether
+    the table exists, and `execute` reads it if so.
+    """
+    if known_to_exist:
+        return ledger_rows(begin(ledger_query(ledger)))
+    if begin(exists_query(ledger)):
+        return ledger_rows(execute(ledger_query(ledger)))
+    return []
 
 
 def ledger_query(ledger: str) -> str:
@@ -68,7 +95,3 @@ def read_user_version(conn: Connection) -> int:
 
 def user_version_statement(value: int) -> str:
     return f"PRAGMA user_version = {int(value)}"
-
-
-def write_user_version(conn: Connection, value: int) -> None:
-    conn.execute(user_version_statement(value))

@@ -27,8 +27,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
+    from ._apply import Backend
     from ._catalog import Catalog
-    from ._dbapi import Backend
     from ._index import DatabaseEntry, Index
     from .local.backups import BackupRun
 

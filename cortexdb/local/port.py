@@ -7,7 +7,7 @@ import os
 import sqlite3
 
 from .. import _ledger
-from .._apply import step_failed
+from .._apply import commit_failed, ended_own_transaction, foreign_key_violations, step_failed
 from .._contract import execute_steps, read_schema
 from .._errors import CorruptDatabaseError, CortexDBError
 from .._inspect import Snapshot
@@ -19,27 +19,30 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Any
 
+    from .._apply import Record
     from .._catalog import Migration
-    from .._dbapi import Connection
     from .backups import BackupRun
 
 log = logging.getLogger("cortexdb")
 
 
 class LocalFile:
-    """A database file: WAL, `PRAGMA quick_check` and a backup before the first change."""
+    """A database file: WAL, `PRAGMA quick_check` and a backup before the first change.
 
-    driver_errors: tuple[type[Exception], ...] = (sqlite3.Error,)
+    Every method raises only `CortexDBError`s: sqlite3's errors are translated here.
+    """
 
     def __init__(self, path: str, relative: str, busy_timeout: float, backups: BackupRun | None) -> None:
         self.location = path
         self.relative = relative  # the path under the data dir, as the backup stores it
         self.busy_timeout = busy_timeout
         self.backups = backups
+        self.conn: sqlite3.Connection | None = None
         self.existed = False
         self.wal = False
         self.checked = False
         self.backed_up = False
+        self.had_rows: bool | None = None  # the ledger had rows when this run first locked
 
     def is_current(self, expected: int) -> bool:
         return file_is_current(self.location, expected, self.busy_timeout)
@@ -60,22 +63,112 @@ class LocalFile:
             finally:
                 conn.close()
         except sqlite3.Error as error:
-            raise self.translate(error) from None
+            raise self._error(error) from None
         return Snapshot(self.location, True, rows, live, integrity)
 
-    def connect(self) -> sqlite3.Connection:
+    def open(self) -> None:
+        self.existed = self._exists()
+        self.conn = self._connect()
+        try:
+            self._prepare(self.conn)
+        except sqlite3.Error as error:
+            raise self._error(error) from None
+
+    def lock(self, ledger: str, known_to_exist: bool) -> list[tuple[int, str]]:
+        conn = self._conn()
+
+        def begin(read: str) -> list[Any]:
+            _connect.begin_immediate(conn, self.location, self.busy_timeout)
+            return conn.execute(read).fetchall()
+
+        try:
+            rows = _ledger.read_under_lock(begin, lambda sql: conn.execute(sql).fetchall(), ledger, known_to_exist)
+        except sqlite3.Error as error:
+            raise self._error(error) from None
+        if self.had_rows is None:
+            self.had_rows = bool(rows)
+        return rows
+
+    def set_foreign_keys(self, on: bool) -> None:
+        conn = self._conn()
+        try:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            conn.execute(f"PRAGMA foreign_keys = {'ON' if on else 'OFF'}")
+        except sqlite3.Error as error:
+            raise self._error(error) from None
+
+    def apply(self, migration: Migration, before: Sequence[str], record: Record) -> bool:
+        conn = self._conn()
+        try:
+            if not self.wal:
+                # An existing file is switched to WAL only now that we know we will write to
+                # it, so refusals leave it untouched. Outside a transaction: start over.
+                conn.execute("ROLLBACK")
+                self._enable_wal(conn)
+                return False
+            self._before_change(conn)
+            for statement in before:
+                conn.execute(statement)
+            self._run_steps(conn, migration)
+            # The generator refuses BEGIN/COMMIT/ROLLBACK in a migration (MG008); should one
+            # slip through, it is not recorded.
+            if not conn.in_transaction:
+                raise ended_own_transaction(self.location, migration)
+            if migration.foreign_keys_off:
+                foreign_key_violations(self.location, migration, conn.execute("PRAGMA foreign_key_check").fetchall())
+            for sql, params in record:
+                conn.execute(sql, params)
+        except sqlite3.Error as error:
+            raise self._error(error) from None
+        log.debug("%s: committing %s", self.location, migration.label)
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error as error:  # e.g. the disk filled while committing
+            raise commit_failed(self.location, migration, self._error(error)) from None
+        return True
+
+    def finish(self, fingerprint: int | None) -> bool:
+        conn = self._conn()
+        wrote = False
+        try:
+            if fingerprint is not None:
+                if _ledger.read_user_version(conn) != fingerprint:
+                    conn.execute(_ledger.user_version_statement(fingerprint))
+                    wrote = True
+                conn.execute("COMMIT")
+            self._ready(conn)
+        except sqlite3.Error as error:
+            raise self._error(error) from None
+        return wrote
+
+    def reconnect(self) -> None:
+        # sqlite3 raises nothing retryable; should that change, a new connection is the answer.
+        self.close()
+        self.conn = self._connect()
+
+    def close(self) -> None:
+        if self.conn is not None:
+            conn, self.conn = self.conn, None
+            conn.close()  # rolls back what is open
+
+    def _conn(self) -> sqlite3.Connection:
+        assert self.conn is not None, "open() first"
+        return self.conn
+
+    def _exists(self) -> bool:
         _connect.make_parent_dir(self.location)
-        self.existed = _connect.check_database_file(self.location)
+        return _connect.check_database_file(self.location)
+
+    def _connect(self) -> sqlite3.Connection:
         return _connect.connect(self.location, self.busy_timeout)
 
-    def translate(self, error: Exception) -> CortexDBError:
-        assert isinstance(error, sqlite3.Error)
+    def _error(self, error: sqlite3.Error) -> CortexDBError:
         return _connect.as_cortexdb_error(error, self.location, self.busy_timeout)
 
-    def prepare(self, conn: Connection) -> None:
+    def _prepare(self, conn: sqlite3.Connection) -> None:
         # A new file has nothing to protect: switch it to WAL at once. An existing one is
         # switched only once we know we will write to it, so refusals leave it untouched.
-        assert isinstance(conn, sqlite3.Connection)
         self.wal = _connect.journal_mode(conn) == "wal"
         if self.wal:
             _relax_sync(conn)
@@ -87,32 +180,18 @@ class LocalFile:
             conn.execute("PRAGMA synchronous = OFF")
             self._enable_wal(conn)
 
-    def begin(self, conn: Connection, read: str | None) -> list[Any]:
-        assert isinstance(conn, sqlite3.Connection)
-        _connect.begin_immediate(conn, self.location, self.busy_timeout)
-        return conn.execute(read).fetchall() if read is not None else []
+    def _ready(self, conn: sqlite3.Connection) -> None:
+        """After the last transaction, the database up to date (a file in place needs nothing)."""
 
-    def ready_to_write(self, conn: Connection) -> bool:
-        if self.wal:
-            return True
-        assert isinstance(conn, sqlite3.Connection)
-        conn.execute("ROLLBACK")
-        self._enable_wal(conn)
-        return False
-
-    def before_change(self, conn: Connection, had_rows: bool) -> bool:
+    def _before_change(self, conn: sqlite3.Connection) -> None:
         if self.existed and not self.checked:
             self._quick_check(conn)
         # Before the first change to a database that held migrations when this run began.
-        if self.backups is not None and self.existed and had_rows and not self.backed_up:
+        if self.backups is not None and self.existed and self.had_rows and not self.backed_up:
             self.backups.save(self.location, self.relative)
             self.backed_up = True
-            return True
-        return False
 
-    def run_steps(self, conn: Connection, migration: Migration, before: Sequence[str]) -> None:
-        for statement in before:
-            conn.execute(statement)
+    def _run_steps(self, conn: sqlite3.Connection, migration: Migration) -> None:
         for number, step in enumerate(migration.steps, 1):
             log.debug("%s: %s step %d", self.location, migration.label, number)
             try:
@@ -122,18 +201,7 @@ class LocalFile:
                     raise
                 raise step_failed(self.location, migration, step, error) from None
 
-    def commit(self, conn: Connection, statements: Sequence[tuple[str, Sequence[Any]]] = ()) -> None:
-        for sql, params in statements:
-            conn.execute(sql, params)
-        conn.execute("COMMIT")
-
-    def finish(self, conn: Connection) -> None:
-        pass
-
-    def reconnect(self, conn: Connection) -> Connection:
-        raise AssertionError("sqlite3 raises nothing retryable")  # pragma: no cover
-
-    def _quick_check(self, conn: Connection) -> None:
+    def _quick_check(self, conn: sqlite3.Connection) -> None:
         rows = conn.execute("PRAGMA quick_check").fetchall()
         problems = [str(row[0]) for row in rows if str(row[0]) != "ok"]
         if problems:
@@ -166,7 +234,7 @@ class AsideFile(LocalFile):
 
     Nobody else reads the file while it is built, so it needs no journal on disk and no
     fsync until the end: `journal_mode=MEMORY` (a failed migration still rolls back) and
-    `synchronous=OFF`. `finish` switches it to WAL; `_aside.create` syncs it once and links it
+    `synchronous=OFF`. `finish` switches it to WAL; `aside.create` syncs it once and links it
     into place: the database appears whole, with every migration applied, or not at all.
     """
 
@@ -174,17 +242,18 @@ class AsideFile(LocalFile):
         super().__init__(path, os.path.basename(path), busy_timeout, None)
         self.aside = aside
 
-    def connect(self) -> sqlite3.Connection:
+    def _exists(self) -> bool:
+        return False  # `local.aside` made the file, empty, a moment ago
+
+    def _connect(self) -> sqlite3.Connection:
         return _connect.connect(self.aside, self.busy_timeout)
 
-    def prepare(self, conn: Connection) -> None:
-        assert isinstance(conn, sqlite3.Connection)
+    def _prepare(self, conn: sqlite3.Connection) -> None:
         conn.execute("PRAGMA synchronous = OFF")
         conn.execute("PRAGMA journal_mode = MEMORY")
-        self.wal = True  # no switch mid-build: `finish` makes it
+        self.wal = True  # no switch mid-build: `_ready` makes it
 
-    def finish(self, conn: Connection) -> None:
-        assert isinstance(conn, sqlite3.Connection)
+    def _ready(self, conn: sqlite3.Connection) -> None:
         mode = str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]).lower()
         if mode != "wal":
             raise CortexDBError(self.location, f"cannot use WAL mode (journal mode stays {mode!r})")

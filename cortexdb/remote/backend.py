@@ -18,12 +18,13 @@ What differs from a file (docs/sqld-notes.md has the evidence):
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import time
 
 from .. import _ledger
-from .._apply import ended_own_transaction, step_failed
+from .._apply import ended_own_transaction, foreign_key_violations, step_failed
 from .._contract import ADD_COLUMN, Step, read_schema
 from .._errors import CommitUnconfirmed, ConnectError, LockTimeoutError, RemoteError, SQLError
 from .._inspect import Snapshot
@@ -35,9 +36,9 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Any
 
+    from .._apply import Record
     from .._catalog import Migration
     from .._contract import SchemaRow
-    from .._dbapi import Connection
     from .._errors import CortexDBError
 
 log = logging.getLogger("cortexdb")
@@ -113,19 +114,19 @@ def read_ledger(
 class RemoteDatabase:
     """One database on sqld, for `_apply.apply_pending`: about two requests per migration.
 
-    `begin` sends the ledger read with the BEGIN; `run_steps` keeps a migration's steps back
-    and `commit` sends them with its ledger row, fingerprint and COMMIT, each `add_column`
-    guarded on the server. Only a `foreign_keys_off` migration sends its steps at once,
-    because `PRAGMA foreign_key_check` must read their effect before the commit.
+    `lock` sends the ledger read with the BEGIN; `apply` sends a migration's steps with its
+    ledger row, fingerprint and COMMIT, each `add_column` guarded on the server. Only a
+    `foreign_keys_off` migration sends its steps first, because `PRAGMA foreign_key_check`
+    must read their effect before the commit.
     """
 
-    driver_errors: tuple[type[Exception], ...] = ()  # `_libsql` raises CortexDBError subclasses
+    backed_up = False  # no backup or quick_check remotely: the server owns its storage
 
     def __init__(self, name: str, url: str, busy_timeout: float) -> None:
         self.name = name
         self.location = url
         self.busy_timeout = busy_timeout
-        self.held: tuple[Migration, list[str | _libsql.Unless], int] | None = None  # steps kept for `commit`
+        self.conn: _libsql.RemoteConnection | None = None
 
     def is_current(self, expected: int) -> bool:
         return is_current(self.name, self.location, expected, self.busy_timeout)
@@ -136,63 +137,84 @@ class RemoteDatabase:
         rows, live = read_ledger(self.name, self.location, ledger, self.busy_timeout, schema=schema)
         return Snapshot(self.location, True, tuple(rows), None if live is None else tuple(live))
 
-    def connect(self) -> _libsql.RemoteConnection:
-        return connect(self.name, self.location, self.busy_timeout)
+    def open(self) -> None:
+        # No connection pragmas: sqld is WAL already, and a session setting would not outlive
+        # one request.
+        self.conn = connect(self.name, self.location, self.busy_timeout)
 
-    def translate(self, error: Exception) -> CortexDBError:
-        raise AssertionError(f"not a driver error: {error!r}")  # pragma: no cover
-
-    def prepare(self, conn: Connection) -> None:
-        """Nothing: sqld is WAL already, and a session setting would not outlive one request."""
-
-    def begin(self, conn: Connection, read: str | None) -> list[Any]:
-        assert isinstance(conn, _libsql.RemoteConnection)
-        self.held = None
+    def lock(self, ledger: str, known_to_exist: bool) -> list[tuple[int, str]]:
+        conn = self._conn()
         # Never a deferred BEGIN: through a replica that reads the replica's (stale) snapshot.
-        return begin_immediate(conn, read, self.busy_timeout)
+        return _ledger.read_under_lock(
+            lambda read: begin_immediate(conn, read, self.busy_timeout),
+            lambda sql: conn.execute(sql).fetchall(),
+            ledger,
+            known_to_exist,
+        )
 
-    def ready_to_write(self, conn: Connection) -> bool:
-        return True
+    def set_foreign_keys(self, on: bool) -> None:
+        conn = self._conn()
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        conn.execute(f"PRAGMA foreign_keys = {'ON' if on else 'OFF'}")  # held back for later sessions
 
-    def before_change(self, conn: Connection, had_rows: bool) -> bool:
-        return False  # no backup or quick_check remotely: the server owns its storage
-
-    def run_steps(self, conn: Connection, migration: Migration, before: Sequence[str]) -> None:
-        assert isinstance(conn, _libsql.RemoteConnection)
-        items: list[str | _libsql.Unless] = [*before]
-        items += [
+    def apply(self, migration: Migration, before: Sequence[str], record: Record) -> bool:
+        conn = self._conn()
+        steps: list[str | _libsql.Unless] = [*before]
+        steps += [
             _libsql.Unless(step.sql, COLUMN_EXISTS, (step.table, step.column))
             if step.kind == ADD_COLUMN
             else step.sql
             for step in map(Step, migration.steps)
         ]
-        if not migration.foreign_keys_off:
-            self.held = (migration, items, len(before))
-            return
-        log.debug("%s: %s: %d statements in one request", self.location, migration.label, len(items))
+        if migration.foreign_keys_off:
+            log.debug("%s: %s: %d statements in one request", self.location, migration.label, len(steps))
+            try:
+                conn.run_batch(steps)
+            except SQLError as error:
+                raise self._failed(migration, len(before), error) from None
+            if not conn.in_transaction:
+                raise ended_own_transaction(self.location, migration)
+            foreign_key_violations(self.location, migration, conn.execute("PRAGMA foreign_key_check").fetchall())
+            self._commit(conn, list(record))
+            return True
+        log.debug("%s: %s: %d statements and COMMIT in one request", self.location, migration.label,
+                  len(steps) + len(record))
         try:
-            conn.run_batch(items)
+            self._commit(conn, [*steps, *record])  # the steps, the ledger row, the fingerprint, COMMIT
         except SQLError as error:
-            raise self._failed(migration, len(before), error) from None
+            if error.code == "NO_TRANSACTION":
+                raise ended_own_transaction(self.location, migration) from None
+            if error.step is not None and error.step < len(steps):
+                raise self._failed(migration, len(before), error) from None
+            raise
+        return True
 
-    def commit(self, conn: Connection, statements: Sequence[tuple[str, Sequence[Any]]] = ()) -> None:
-        assert isinstance(conn, _libsql.RemoteConnection)
-        held, self.held = self.held, None
+    def finish(self, fingerprint: int | None) -> bool:
+        if fingerprint is None:
+            return False  # committed with the last migration; nothing else to do on a server
+        conn = self._conn()
+        wrote = _ledger.read_user_version(conn) != fingerprint
+        self._commit(conn, [(_ledger.user_version_statement(fingerprint), ())] if wrote else [])
+        return wrote
+
+    def reconnect(self) -> None:
+        self.close()  # rolls back what the server still has open, if it answers
+        self.open()
+
+    def close(self) -> None:
+        if self.conn is not None:
+            conn, self.conn = self.conn, None
+            with contextlib.suppress(RemoteError):
+                conn.close()
+
+    def _conn(self) -> _libsql.RemoteConnection:
+        assert self.conn is not None, "open() first"
+        return self.conn
+
+    def _commit(self, conn: _libsql.RemoteConnection, items: Sequence[_libsql.BatchItem | _libsql.Unless]) -> None:
         try:
-            if held is None:
-                conn.commit(statements)
-            else:
-                migration, steps, skip = held
-                log.debug("%s: %s: %d statements and COMMIT in one request", self.location, migration.label,
-                          len(steps) + len(statements))
-                try:
-                    conn.commit([*steps, *statements])  # the steps, the ledger row, the fingerprint, COMMIT
-                except SQLError as error:
-                    if error.code == "NO_TRANSACTION":
-                        raise ended_own_transaction(self.location, migration) from None
-                    if error.step is not None and error.step < len(steps):
-                        raise self._failed(migration, skip, error) from None
-                    raise
+            conn.commit(items)
         except ConnectError as error:
             raise CommitUnconfirmed(
                 f"no answer to COMMIT ({error.message}); reading the ledger again",
@@ -200,14 +222,6 @@ class RemoteDatabase:
                 code=error.code,
                 detail=error.detail,
             ) from error
-
-    def finish(self, conn: Connection) -> None:
-        pass
-
-    def reconnect(self, conn: Connection) -> Connection:
-        self.held = None
-        conn.close()  # rolls back what the server still has open, if it answers
-        return self.connect()
 
     def _failed(self, migration: Migration, skip: int, error: SQLError) -> CortexDBError:
         """`error` at item `error.step` of a request whose first `skip` items precede the steps."""
