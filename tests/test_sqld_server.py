@@ -25,6 +25,7 @@ import pytest
 import sqld
 
 import cortexdb
+from cortexdb._targets import TOKEN_ENV, auth_token
 from cortexdb.remote import session as _libsql
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -167,18 +168,19 @@ def test_auth_token_comes_from_the_environment(tmp_path: Path, monkeypatch: pyte
     subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", str(private)], check=True)
     subprocess.run(["openssl", "pkey", "-in", str(private), "-pubout", "-out", str(public)], check=True)
     token = make_jwt(private)
-    monkeypatch.delenv(_libsql.AUTH_TOKEN_ENV, raising=False)
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    monkeypatch.delenv(f"{TOKEN_ENV}_CORTEX", raising=False)
 
     with sqld.sqld_node(tmp_path, "auth", extra_args=["--auth-jwt-key-file", str(public)], auth_token=token) as node:
-        with pytest.raises(cortexdb.ConnectError, match="auth token was refused"):
-            _libsql.connect(node.url, probe_timeout=5)
-        with _libsql.connect(node.url) as unprobed, pytest.raises(cortexdb.ConnectError, match=r"refused.*HTTP 401"):
-            unprobed.execute("SELECT 1")
-        with pytest.raises(cortexdb.ConnectError, match="auth token was refused"):
-            _libsql.connect(node.url, auth_token=token[:-4] + "AAAA", probe_timeout=5)
+        with _libsql.connect(node.url, auth_token("cortex")) as unsigned, \
+                pytest.raises(cortexdb.ConnectError, match=r"auth token was refused.*HTTP 401"):
+            unsigned.execute("SELECT 1")
+        with _libsql.connect(node.url, token[:-4] + "AAAA") as forged, \
+                pytest.raises(cortexdb.ConnectError, match="auth token was refused"):
+            forged.execute("SELECT 1")
 
-        monkeypatch.setenv(_libsql.AUTH_TOKEN_ENV, token)
-        with _libsql.connect(node.url, probe_timeout=5) as conn:
+        monkeypatch.setenv(TOKEN_ENV, token)
+        with _libsql.connect(node.url, auth_token("cortex"), timeout=5) as conn:
             conn.execute("BEGIN IMMEDIATE")  # later requests of the stream carry the token too
             assert conn.execute("SELECT 1").fetchall() == [(1,)]
             conn.execute("COMMIT")
@@ -243,9 +245,7 @@ REBUILD = (
     "ALTER TABLE policies_new RENAME TO policies",
     "INSERT INTO policies VALUES (3, 'review') -- a comment must not swallow the separator",
 )
-RECORD = "INSERT INTO schema_migrations VALUES (42, {}, 'c1:abc')".format(
-    _libsql.sql_literal("policy review's widening")
-)
+RECORD = "INSERT INTO schema_migrations VALUES (42, 'policy review''s widening', 'c1:abc')"
 
 
 SCHEMA = "SELECT type, name, sql FROM sqlite_master ORDER BY name"
@@ -254,7 +254,8 @@ SCHEMA = "SELECT type, name, sql FROM sqlite_master ORDER BY name"
 def setup_policies(cluster: sqld.SqldCluster) -> list[tuple[sqld.Value, ...]]:
     """Create the tables; return the schema as stored."""
     with _libsql.connect(cluster.primary.url) as conn:
-        conn.run_batch(SETUP)
+        conn.execute("BEGIN IMMEDIATE")
+        conn.commit(SETUP)
     sqld.wait_replicated(cluster, "SELECT count(*) FROM rules", [(2,)])
     return sqld.query(cluster.primary.url, SCHEMA)
 
@@ -281,18 +282,28 @@ def test_rebuild_batch_with_foreign_keys_off_is_all_or_nothing(cluster: sqld.Sql
         conn.execute("ROLLBACK")
         assert_untouched(primary, schema)
 
+        # As the runtime applies a foreign_keys_off migration: the pragma outside the
+        # transaction, the steps in one request, the check, then the ledger row with COMMIT.
+        conn.execute("PRAGMA foreign_keys = OFF")
+        conn.execute("BEGIN IMMEDIATE")
         with pytest.raises(cortexdb.SQLError) as failed:
-            conn.run_batch([*REBUILD, "INSERT INTO policies VALUES (4, 'bogus')", RECORD], foreign_keys_off=True)
-        assert failed.value.is_constraint and not conn.in_transaction
+            conn.run_batch([*REBUILD, "INSERT INTO policies VALUES (4, 'bogus')", RECORD])
+        assert failed.value.is_constraint and failed.value.step == len(REBUILD)
+        conn.execute("ROLLBACK")
+        assert not conn.in_transaction
         assert_untouched(primary, schema)
 
-        with pytest.raises(cortexdb.SQLError) as violated:
-            conn.run_batch([*REBUILD, "INSERT INTO rules VALUES (30, 99)", RECORD], foreign_keys_off=True)
-        assert violated.value.code == "FOREIGN_KEY_CHECK" and violated.value.is_constraint
-        assert "('rules', 30, 'policies', 0)" in violated.value.message  # which row, which foreign key
+        conn.execute("BEGIN IMMEDIATE")
+        conn.run_batch([*REBUILD, "INSERT INTO rules VALUES (30, 99)", RECORD])
+        violations = conn.execute("PRAGMA foreign_key_check").fetchall()
+        assert violations == [("rules", 30, "policies", 0)]  # which row, which foreign key
+        conn.execute("ROLLBACK")
         assert_untouched(primary, schema)
 
-        conn.run_batch([*REBUILD, RECORD], foreign_keys_off=True)
+        conn.execute("BEGIN IMMEDIATE")
+        conn.run_batch(REBUILD)
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        conn.commit([RECORD])
 
     assert sqld.query(primary, "SELECT id, effect FROM policies ORDER BY id") == [
         (1, "allow"),
@@ -379,7 +390,8 @@ def test_sqlite_features_the_migrations_use(cluster: sqld.SqldCluster) -> None:
     sqld.wait_replicated(cluster, "PRAGMA user_version", [(47,)])
 
     with _libsql.connect(primary) as conn:
-        conn.run_batch(
+        conn.execute("BEGIN IMMEDIATE")
+        conn.commit(
             [
                 "CREATE TABLE IF NOT EXISTS docs(id INTEGER PRIMARY KEY, title TEXT, body TEXT)",
                 "CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts"

@@ -26,19 +26,15 @@ GIL while waiting for the server).
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from urllib.parse import urlsplit, urlunsplit
 
 from .._errors import ConnectError, RemoteError, SQLError, TransactionAborted
 from . import hrana as _hrana
 from .hrana import Statement, Step, all_of, is_autocommit, not_, ok
 
-AUTH_TOKEN_ENV = "CORTEX_LIBSQL_AUTH_TOKEN"
-REMOTE_SCHEMES = ("http", "https", "libsql")
 DEFAULT_TIMEOUT = 30.0  # per request; a BEGIN IMMEDIATE may wait 5 s per transaction ahead of it
 
 SQLValue = _hrana.Value
@@ -71,17 +67,6 @@ _COMMIT = Statement("COMMIT")
 _ROLLBACK = Statement("ROLLBACK")
 _IN_TRANSACTION = not_(is_autocommit())
 
-# A batch cannot branch on PRAGMA foreign_key_check's rows, but a step can fail on them: json()
-# rejects the text it is given only when there are violations. (sqld refuses CREATE TEMP TABLE,
-# and a CHECK-constrained scratch table in the main schema would bump its schema cookie.)
-_FOREIGN_KEY_GUARD = (
-    Statement('SELECT "table", rowid, parent, fkid FROM pragma_foreign_key_check LIMIT 10'),
-    Statement(
-        "SELECT json(CASE WHEN EXISTS (SELECT 1 FROM pragma_foreign_key_check)"
-        " THEN 'foreign key violations' ELSE 'null' END)"
-    ),
-)
-
 
 def _strip_noise(sql: str) -> str:
     return _LEADING_NOISE.sub("", sql, count=1)
@@ -95,25 +80,6 @@ def _keyword(sql: str) -> str:
 
 def _is_empty(sql: str) -> bool:
     return not _strip_noise(sql).strip(" \t\r\n;")
-
-
-def sql_literal(value: SQLValue) -> str:
-    """A SQL literal for `value`, for SQL text built by hand (statements may carry parameters instead)."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            raise ValueError(f"no SQL literal for {value!r}")
-        return repr(value)
-    if isinstance(value, bytes):
-        return "X'" + value.hex() + "'"
-    if "\x00" in value:
-        raise ValueError("a SQL string literal cannot hold NUL")
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _chain(statements: Sequence[Statement], *, in_transaction: bool) -> list[Step]:
@@ -264,19 +230,18 @@ class RemoteConnection:
         answer = self._send(_hrana.Stream(self._client), _chain([*self._prologue(), statement], in_transaction=False))
         return self._result(answer.steps, keyword)
 
-    def run_batch(self, statements: Sequence[BatchItem | Unless], *, foreign_keys_off: bool = False) -> None:
-        """Run `statements` (SQL, or `(SQL, parameters)`) in one request, stopping at the first failure.
+    def run_batch(self, statements: Sequence[BatchItem | Unless]) -> None:
+        """Run `statements` (SQL, `(SQL, parameters)` or `Unless`) in the open transaction, in one
+        request, stopping at the first failure.
 
-        Inside a transaction they join it; a failure leaves the transaction open with the
-        statements before the failing one applied (as a failing `execute` would): roll back.
-        Outside a transaction they run in their own `BEGIN IMMEDIATE` ... `COMMIT`, all or
-        nothing. There `foreign_keys_off` turns foreign keys off for this transaction and
-        checks `PRAGMA foreign_key_check` before COMMIT: a violation is an `SQLError` with code
-        `FOREIGN_KEY_CHECK` and nothing is applied. `Unless` items work inside a transaction.
-        A failure's `SQLError.step` is the index of the item that failed.
+        A failure leaves the transaction open with the statements before the failing one applied
+        (as a failing `execute` would): roll back. Its `SQLError.step` is the index of the item
+        that failed.
         """
         self._refuse_if_closed()
         self._refuse_if_ended()
+        if not self._in_transaction:
+            raise SQLError("run_batch() runs in a transaction: BEGIN first", url=self.url)
         items: list[Statement | Unless] = []
         positions: list[int] = []  # index in `statements` of each item sent
         for position, item in enumerate(statements):
@@ -284,49 +249,17 @@ class RemoteConnection:
             if isinstance(entry, Unless) or not _is_empty(entry.sql):
                 items.append(entry)
                 positions.append(position)
-        if self._in_transaction:
-            if foreign_keys_off:
-                raise SQLError("foreign_keys_off applies to a transaction the batch starts itself", url=self.url)
-            if items:
-                steps, slots = _guarded_chain(items)
-                answer = self._send_in_transaction(steps)
-                outcomes = _item_outcomes(answer.steps, slots)
-                try:
-                    self._result(outcomes, "", transaction_gone=answer.autocommit)
-                except SQLError as failure:
-                    failed = _first_failure(outcomes)
-                    failure.step = positions[failed] if failed is not None else None
-                    raise
+        if not items:
             return
-        body = [item for item in items if isinstance(item, Statement)]
-        if len(body) != len(items):
-            raise ValueError("Unless items run inside a transaction (after BEGIN)")
-        prologue = [*self._prologue(force_foreign_keys_off=foreign_keys_off), _BEGIN_IMMEDIATE]
-        guard = list(_FOREIGN_KEY_GUARD) if foreign_keys_off else []
-        steps = _chain([*prologue, *body, *guard, _COMMIT], in_transaction=False)
-        commit = len(steps) - 1
-        steps.append(Step(_ROLLBACK, all_of(not_(ok(commit)), _IN_TRANSACTION)))
-        answer = self._send(_hrana.Stream(self._client), steps)
-        failed = _first_failure(answer.steps[: commit + 1])
-        if failed is None:
-            return
-        guard_start = len(prologue) + len(body)
-        if len(prologue) <= failed < guard_start:
-            try:
-                self._result(answer.steps[: commit + 1], "")
-            except SQLError as error:
-                error.step = positions[failed - len(prologue)]
-                raise
-        if foreign_keys_off and guard_start <= failed < commit:
-            checked = answer.steps[guard_start].result
-            violations = ", ".join(map(str, checked.rows)) if checked else "?"
-            raise SQLError(
-                f"PRAGMA foreign_key_check found violations; nothing was applied (table, rowid, parent, fkid: "
-                f"{violations})",
-                url=self.url,
-                code="FOREIGN_KEY_CHECK",
-            )
-        self._result(answer.steps[: commit + 1], "")
+        steps, slots = _guarded_chain(items)
+        answer = self._send_in_transaction(steps)
+        outcomes = _item_outcomes(answer.steps, slots)
+        try:
+            self._result(outcomes, "", transaction_gone=answer.autocommit)
+        except SQLError as failure:
+            failed = _first_failure(outcomes)
+            failure.step = positions[failed] if failed is not None else None
+            raise
 
     def begin(self, sql: str = "BEGIN IMMEDIATE", then: BatchItem | None = None) -> RemoteCursor:
         """Open a transaction (`sql`: a BEGIN) and, once it is open, run `then` in the same request.
@@ -403,9 +336,9 @@ class RemoteConnection:
 
     # -- transactions
 
-    def _prologue(self, *, force_foreign_keys_off: bool = False) -> list[Statement]:
+    def _prologue(self) -> list[Statement]:
         """What every new server session starts with."""
-        return [_FOREIGN_KEYS_OFF] if self._foreign_keys_off or force_foreign_keys_off else []
+        return [_FOREIGN_KEYS_OFF] if self._foreign_keys_off else []
 
     def _begin(self, statement: Statement, then: Statement | None = None) -> RemoteCursor:
         stream = _hrana.Stream(self._client)
@@ -595,54 +528,12 @@ def _refused_credentials(error: _hrana.HranaError) -> bool:
 # --- connecting ------------------------------------------------------------------------------
 
 
-def is_remote(location: str) -> bool:
-    """True for a database location the remote backend serves (`http://`, `https://`, `libsql://`)."""
-    return urlsplit(location).scheme.lower() in REMOTE_SCHEMES
-
-
-def connect(
-    url: str,
-    auth_token: str | None = None,
-    *,
-    timeout: float = DEFAULT_TIMEOUT,
-    probe_timeout: float | None = None,
-) -> RemoteConnection:
+def connect(url: str, auth_token: str = "", *, timeout: float = DEFAULT_TIMEOUT) -> RemoteConnection:
     """Connect to the database at `url` on sqld; no request is sent until the first statement.
 
-    `libsql://` means TLS and is sent as `https://`; use `http://` on loopback. The token is
-    `auth_token`, else `$CORTEX_LIBSQL_AUTH_TOKEN`, else none. Every request waits at most
-    `timeout` s. With `probe_timeout`, a `SELECT 1` checks the server now, within that time.
+    `url` is one `_targets` checked. `libsql://` means TLS and is sent as `https://`; use
+    `http://` on loopback. Every request waits at most `timeout` s.
     """
-    http_url = _http_url(url)
-    token = auth_token if auth_token is not None else os.environ.get(AUTH_TOKEN_ENV, "")
-    if probe_timeout is not None:
-        probe(http_url, token, timeout=probe_timeout)
-    return RemoteConnection(_hrana.Client(http_url, auth_token=token, timeout=timeout), http_url)
-
-
-def _http_url(url: str) -> str:
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    if scheme not in REMOTE_SCHEMES or not parts.hostname:
-        raise ConnectError(f"not a libSQL server URL: {url!r} (expected http://, https:// or libsql://host)")
-    if parts.username or parts.password:
-        raise ConnectError(f"put credentials in ${AUTH_TOKEN_ENV}, not in the URL: {parts.hostname}")
-    if parts.query or parts.fragment:
-        raise ConnectError(f"a libSQL server URL takes no query or fragment: {parts.hostname}")
-    return urlunsplit(("https" if scheme == "libsql" else scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
-
-
-def probe(url: str, auth_token: str = "", *, timeout: float = 10.0) -> None:
-    """Ask the server for `SELECT 1` within `timeout` s; `ConnectError` if it cannot answer."""
-    client = _hrana.Client(_http_url(url), auth_token=auth_token, timeout=timeout)
-    try:
-        answer = _hrana.Stream(client).batch([Step(Statement("SELECT 1"))], close=True)
-    except _hrana.HranaError as error:
-        if _refused_credentials(error):
-            raise ConnectError(f"the auth token was refused ({error.message})", url=error.url) from error
-        raise ConnectError(f"no answer to SELECT 1: {error.message}", url=error.url) from error
-    finally:
-        client.close()
-    result = answer.steps[0].result
-    if result is None or result.rows != [(1,)]:
-        raise ConnectError(f"unexpected answer to SELECT 1: {answer.steps[0]}", url=url)
+    scheme, _, rest = url.partition("://")
+    http_url = ("https" if scheme.lower() == "libsql" else scheme.lower()) + "://" + rest.rstrip("/")
+    return RemoteConnection(_hrana.Client(http_url, auth_token=auth_token, timeout=timeout), http_url)
