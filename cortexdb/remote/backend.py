@@ -30,6 +30,7 @@ from .._errors import CommitUnconfirmed, ConnectError, LockTimeoutError, RemoteE
 from .._inspect import Snapshot
 from .._targets import auth_token
 from . import session as _libsql
+from .batches import BatchItem, Unless
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -160,9 +161,9 @@ class RemoteDatabase:
 
     def apply(self, migration: Migration, before: Sequence[str], record: Record) -> bool:
         conn = self._conn()
-        steps: list[str | _libsql.Unless] = [*before]
+        steps: list[str | Unless] = [*before]
         steps += [
-            _libsql.Unless(step.sql, COLUMN_EXISTS, (step.table, step.column))
+            Unless(step.sql, COLUMN_EXISTS, (step.table, step.column))
             if step.kind == ADD_COLUMN
             else step.sql
             for step in map(Step, migration.steps)
@@ -212,7 +213,7 @@ class RemoteDatabase:
         assert self.conn is not None, "open() first"
         return self.conn
 
-    def _commit(self, conn: _libsql.RemoteConnection, items: Sequence[_libsql.BatchItem | _libsql.Unless]) -> None:
+    def _commit(self, conn: _libsql.RemoteConnection, items: Sequence[BatchItem | Unless]) -> None:
         try:
             conn.commit(items)
         except ConnectError as error:
