@@ -4,7 +4,7 @@ Standard library only, and cheap to import: the application calls `migrate(data_
 every start, and an up-to-date data directory costs one header read per database.
 """
 
-from ._api import migrate, open_session, status, verify
+from ._api import DatabaseResult, MigrateResult, State, migrate, open_session, status, verify
 from ._errors import (
     BackupError,
     ChangedMigrationError,
@@ -25,7 +25,6 @@ from ._errors import (
     SQLError,
     TransactionAborted,
 )
-from ._results import DatabaseResult, MigrateResult, State
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -15,14 +15,14 @@ import os
 import sqlite3
 
 from ._index import check_session_id, load_index
-from ._results import UP_TO_DATE, DatabaseResult, MigrateResult
-from ._targets import Target, resolve
+from ._targets import Target, is_url, resolve
 from ._uptodate import is_current
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
+    from ._apply import Outcome
     from ._catalog import Catalog
     from ._index import Index
     from ._inspect import DatabaseStatus, VerifyReport
@@ -32,6 +32,82 @@ if TYPE_CHECKING:
     Progress = Callable[[int, int, str], None]
 
 DEFAULT_BUSY_TIMEOUT = 30.0
+
+class State(str):
+    """What `migrate` did to one database: `DatabaseResult.state`, one of the four constants below.
+
+    A `str`, so `result.state == "migrated"` keeps working, with a closed set of values like an
+    enum. Not an `enum.Enum`: importing `enum` costs more than the whole up-to-date check.
+    """
+
+    __slots__ = ()
+    UP_TO_DATE: State
+    MIGRATED: State
+    ADOPTED: State  # nothing pending; ledger verified (e.g. written by CortexPrism), fingerprint set
+    WOULD_MIGRATE: State
+
+    def __repr__(self) -> str:
+        return f"State.{self.upper().replace(' ', '_')}"
+
+
+UP_TO_DATE = State.UP_TO_DATE = State("up to date")
+MIGRATED = State.MIGRATED = State("migrated")
+ADOPTED = State.ADOPTED = State("adopted")
+WOULD_MIGRATE = State.WOULD_MIGRATE = State("would migrate")
+#: Every `State`, in the order a run goes through them.
+STATES = (UP_TO_DATE, ADOPTED, MIGRATED, WOULD_MIGRATE)
+
+
+class DatabaseResult:
+    """What `migrate` did (or, with dry_run, would do) to one database (file or server URL)."""
+
+    __slots__ = ("backed_up", "name", "path", "pending", "session", "state", "versions")
+
+    def __init__(
+        self,
+        name: str,
+        path: str,
+        state: State,
+        versions: tuple[int, ...] = (),
+        pending: tuple[int, ...] = (),
+        backed_up: bool = False,
+        session: bool = False,
+    ) -> None:
+        self.name = name  # the database's name in the manifest, e.g. "cortex" or "session"
+        self.session = session  # one file of a per-session database
+        self.path = path  # the file, or the URL of a database on a libSQL server
+        self.state = state  # UP_TO_DATE, MIGRATED, ADOPTED or WOULD_MIGRATE
+        self.versions = versions  # the migrations applied now
+        self.pending = pending  # dry run: the migrations that would be applied
+        self.backed_up = backed_up
+
+    @property
+    def remote(self) -> bool:
+        """True for a database on a libSQL server (`path` is its URL)."""
+        return is_url(self.path)
+
+    def __repr__(self) -> str:
+        return f"DatabaseResult({self.name!r}, {self.path!r}, {self.state!r}, {self.versions!r})"
+
+
+class MigrateResult:
+    """What one `migrate` call did."""
+
+    __slots__ = ("backup_dir", "databases")
+
+    def __init__(self, databases: list[DatabaseResult], backup_dir: str | None) -> None:
+        self.databases = databases
+        self.backup_dir = backup_dir
+
+    @property
+    def applied(self) -> int:
+        """How many migrations were applied, over all databases."""
+        return sum(len(result.versions) for result in self.databases)
+
+    @property
+    def up_to_date(self) -> bool:
+        """True when every database already was up to date (nothing written)."""
+        return all(result.state == UP_TO_DATE for result in self.databases)
 
 
 def migrate(
@@ -69,10 +145,18 @@ def migrate(
 
         catalog = _whole(known)
         slow: Work = [(at, catalog.databases[target.name], target) for at, target in waiting]
+        targets = dict(waiting)
         if dry_run:
-            _run.dry_run(catalog, slow, results, busy_timeout)
+            for at, pending in _run.dry_run(catalog, slow, busy_timeout).items():
+                target = targets[at]
+                state = WOULD_MIGRATE if pending else UP_TO_DATE
+                results[at] = DatabaseResult(
+                    target.name, target.location, state, pending=pending, session=target.entry.session
+                )
         else:
-            backup_dir = _run.migrate_slow(catalog, slow, results, backup, busy_timeout, progress)
+            done, backup_dir = _run.migrate_slow(catalog, slow, backup, busy_timeout, progress)
+            for at, outcome in done.items():
+                results[at] = _result(targets[at], outcome)
     return MigrateResult([result for result in results if result is not None], backup_dir)
 
 
@@ -101,8 +185,7 @@ def open_session(
         from . import _run
 
         catalog = _whole(known)
-        results: list[DatabaseResult | None] = [None]
-        _run.migrate_slow(catalog, [(0, catalog.databases[entry.name], target)], results, backup, busy_timeout, None)
+        _run.migrate_slow(catalog, [(0, catalog.databases[entry.name], target)], backup, busy_timeout, None)
     from .local.sqlite import as_cortexdb_error
 
     try:
@@ -152,6 +235,17 @@ def verify(
             )
             for target in resolve(catalog, os.fspath(data_dir), databases, urls)
         )
+    )
+
+
+def _result(target: Target, outcome: Outcome | None) -> DatabaseResult:
+    """What the slow path did to `target` (None: another process brought it up to date meanwhile)."""
+    if outcome is None:
+        return DatabaseResult(target.name, target.location, UP_TO_DATE, session=target.entry.session)
+    state = MIGRATED if outcome.applied else ADOPTED if outcome.adopted else UP_TO_DATE
+    return DatabaseResult(
+        target.name, target.location, state, tuple(outcome.applied), backed_up=outcome.backed_up,
+        session=target.entry.session,
     )
 
 

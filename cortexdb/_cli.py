@@ -10,8 +10,8 @@ import os
 import sys
 
 from . import _api
+from ._api import State
 from ._errors import CortexDBError
-from ._results import State
 from ._targets import is_url
 
 TYPE_CHECKING = False

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 
-from ._results import ADOPTED, MIGRATED, UP_TO_DATE, WOULD_MIGRATE, DatabaseResult
 from ._uptodate import is_current
 
 TYPE_CHECKING = False
@@ -20,7 +19,6 @@ if TYPE_CHECKING:
 
     from ._apply import Outcome
     from ._catalog import Catalog, DatabaseSpec
-    from ._results import State
     from ._targets import Target
     from .local.backups import BackupRun
 
@@ -30,19 +28,16 @@ if TYPE_CHECKING:
 
 
 def migrate_slow(
-    catalog: Catalog,
-    slow: Work,
-    results: list[DatabaseResult | None],
-    backup: bool,
-    busy_timeout: float,
-    progress: Progress | None,
-) -> str | None:
-    """Bring each of `slow` up to date, filling `results`; the backup directory, if one was made."""
+    catalog: Catalog, slow: Work, backup: bool, busy_timeout: float, progress: Progress | None
+) -> tuple[dict[int, Outcome | None], str | None]:
+    """Bring each of `slow` up to date: ({its index: what applying did, None if another process
+    did it meanwhile}, the backup directory if one was made)."""
     # Imported only once there is work: a process that finds every missing database being
     # created by another one only waits for it (`local.aside`), and never needs the applier.
     from .local.aside import Busy
 
     backups: BackupRun | None = None
+    results: dict[int, Outcome | None] = {}
     deferred: Work = []
     done = 0
     try:
@@ -58,7 +53,7 @@ def migrate_slow(
                         continue
                 if outcome is None and not target.remote and os.path.lexists(path) and is_current(target, busy_timeout):
                     # Created (or brought up to date) by another process since this run looked.
-                    results[index] = DatabaseResult(spec.name, path, UP_TO_DATE, session=spec.session)
+                    results[index] = None
                 else:
                     if outcome is None:
                         if backup and backups is None and not target.remote:
@@ -66,32 +61,23 @@ def migrate_slow(
 
                             backups = BackupRun(target.root)
                         outcome = _apply_in_place(catalog, spec, target, busy_timeout, backups)
-                    results[index] = DatabaseResult(
-                        spec.name, path, _state(outcome), tuple(outcome.applied), backed_up=outcome.backed_up,
-                        session=spec.session,
-                    )
+                    results[index] = outcome
                 done += 1
                 if progress is not None:
                     progress(done, len(slow), path)
     finally:
         backup_dir = backups.finish() if backups is not None else None
-    return backup_dir
+    return results, backup_dir
 
 
-def dry_run(catalog: Catalog, slow: Work, results: list[DatabaseResult | None], busy_timeout: float) -> None:
+def dry_run(catalog: Catalog, slow: Work, busy_timeout: float) -> dict[int, tuple[int, ...]]:
     """What `migrate` would apply to each of `slow`, read from a snapshot; its refusal, raised."""
     from ._inspect import pending_versions
 
-    for index, spec, target in slow:
-        pending = pending_versions(spec, target.backend(busy_timeout).snapshot(catalog.ledger))
-        state = WOULD_MIGRATE if pending else UP_TO_DATE
-        results[index] = DatabaseResult(spec.name, target.location, state, pending=pending, session=spec.session)
-
-
-def _state(outcome: Outcome) -> State:
-    if outcome.applied:
-        return MIGRATED
-    return ADOPTED if outcome.adopted else UP_TO_DATE
+    return {
+        index: pending_versions(spec, target.backend(busy_timeout).snapshot(catalog.ledger))
+        for index, spec, target in slow
+    }
 
 
 def _create(

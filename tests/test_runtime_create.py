@@ -27,8 +27,8 @@ from runtime_support import (
 )
 
 import cortexdb
+from cortexdb._api import MIGRATED
 from cortexdb._catalog import load_catalog
-from cortexdb._results import MIGRATED
 from cortexdb.local import aside as _aside
 
 FROZEN = real_frozen()

@@ -102,7 +102,7 @@ def test_every_exception_a_caller_may_catch_is_exported() -> None:
 
 
 def test_state_is_a_closed_set_of_strings() -> None:
-    from cortexdb._results import STATES
+    from cortexdb._api import STATES
 
     assert [str(state) for state in STATES] == ["up to date", "adopted", "migrated", "would migrate"]
     assert cortexdb.State.MIGRATED == "migrated" and isinstance(cortexdb.State.MIGRATED, str)
