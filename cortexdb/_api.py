@@ -16,7 +16,6 @@ import sqlite3
 
 from ._index import check_session_id, load_index
 from ._targets import Target, is_url, resolve
-from ._uptodate import is_current
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -134,7 +133,7 @@ def migrate(
     results: list[DatabaseResult | None] = []
     waiting: list[tuple[int, Target]] = []
     for target in resolve(known, os.fspath(data_dir), databases, urls):
-        if not dry_run and is_current(target, busy_timeout):
+        if not dry_run and target.is_current(busy_timeout):
             results.append(DatabaseResult(target.name, target.location, UP_TO_DATE, session=target.entry.session))
         else:
             waiting.append((len(results), target))
@@ -181,7 +180,7 @@ def open_session(
     root = os.fspath(data_dir)
     path = entry.path(root, session_id)
     target = Target(entry, path, root)
-    if not is_current(target, busy_timeout):
+    if not target.is_current(busy_timeout):
         from . import _run
 
         catalog = _whole(known)

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 
-from ._uptodate import is_current
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -51,7 +49,7 @@ def migrate_slow(
                     except Busy:
                         deferred.append((index, spec, target))
                         continue
-                if outcome is None and not target.remote and os.path.lexists(path) and is_current(target, busy_timeout):
+                if outcome is None and not target.remote and os.path.lexists(path) and target.is_current(busy_timeout):
                     # Created (or brought up to date) by another process since this run looked.
                     results[index] = None
                 else:

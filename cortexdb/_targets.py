@@ -22,6 +22,7 @@ import os
 
 from ._errors import InvalidInputError, InvalidSessionIdError
 from ._index import check_session_id
+from ._uptodate import file_is_current
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -53,6 +54,13 @@ class Target:
     def name(self) -> str:
         return self.entry.name
 
+    def is_current(self, busy_timeout: float) -> bool:
+        """The up-to-date check: the database holds this build's fingerprint. Any doubt: False."""
+        if self.remote:
+            return self.backend(busy_timeout).is_current(self.entry.fingerprint)
+        # Not through `backend()`: the file backend's module is the slow path's (logging).
+        return file_is_current(self.location, self.entry.fingerprint, busy_timeout)
+
     def backend(self, busy_timeout: float, backups: BackupRun | None = None) -> Backend:
         """The backend for this location: the one place that picks `local/` or `remote/`.
 
@@ -61,7 +69,7 @@ class Target:
         if self.remote:
             from .remote.backend import RemoteDatabase
 
-            return RemoteDatabase(self.name, self.location, busy_timeout)
+            return RemoteDatabase(self.location, auth_token(self.name), busy_timeout)
         from .local.port import LocalFile
 
         return LocalFile(self.location, os.path.relpath(self.location, self.root), busy_timeout, backups)

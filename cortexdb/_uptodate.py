@@ -3,8 +3,9 @@
 A database is up to date when the fingerprint it holds (`PRAGMA user_version`, written in the
 same transaction as each ledger row) equals the fingerprint of this build's migrations (in the
 build's index). For a file that is one read of its 100-byte header, or one `PRAGMA
-user_version`: no schema parse, no lock, no write. For a database on a server it is one
-request (`remote.backend`, imported only then). Any doubt means False: the slow path decides.
+user_version`: no schema parse, no lock, no write. (`Target.is_current` calls this for a file;
+for a database on a server it is one request, `remote.backend`, imported only then.) Any doubt
+means False: the slow path decides.
 
 Imports nothing beyond what `sqlite3` already loaded.
 """
@@ -14,19 +15,7 @@ from __future__ import annotations
 import os
 import sqlite3
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from ._targets import Target
-
 _SQLITE_HEADER = b"SQLite format 3\x00"
-
-
-def is_current(target: Target, busy_timeout: float) -> bool:
-    """True when the database at `target` holds this build's fingerprint."""
-    if target.remote:
-        return target.backend(busy_timeout).is_current(target.entry.fingerprint)
-    # Not through `target.backend()`: the file backend's module is the slow path's (logging).
-    return file_is_current(target.location, target.entry.fingerprint, busy_timeout)
 
 
 def file_is_current(path: str, expected: int, busy_timeout: float) -> bool:

@@ -28,7 +28,6 @@ from .._apply import ended_own_transaction, foreign_key_violations, step_failed
 from .._contract import ADD_COLUMN, Step, read_schema
 from .._errors import CommitUnconfirmed, ConnectError, LockTimeoutError, RemoteError, SQLError
 from .._inspect import Snapshot
-from .._targets import auth_token
 from . import session as _libsql
 from .batches import BatchItem, Unless
 
@@ -54,14 +53,14 @@ def request_timeout(busy_timeout: float) -> float:
     return max(busy_timeout, MIN_TIMEOUT)
 
 
-def connect(name: str, url: str, busy_timeout: float) -> _libsql.RemoteConnection:
-    return _libsql.connect(url, auth_token(name), timeout=request_timeout(busy_timeout))
+def connect(url: str, token: str, busy_timeout: float) -> _libsql.RemoteConnection:
+    return _libsql.connect(url, token, timeout=request_timeout(busy_timeout))
 
 
-def is_current(name: str, url: str, expected: int, busy_timeout: float) -> bool:
+def is_current(url: str, token: str, expected: int, busy_timeout: float) -> bool:
     """The fast path: one autocommit `PRAGMA user_version`. Any doubt (or error): False."""
     try:
-        conn = connect(name, url, busy_timeout)
+        conn = connect(url, token, busy_timeout)
         try:
             row = conn.execute("PRAGMA user_version").fetchone()
         finally:
@@ -98,10 +97,10 @@ def begin_immediate(conn: _libsql.RemoteConnection, read: str | None, busy_timeo
 
 
 def read_ledger(
-    name: str, url: str, ledger: str, busy_timeout: float, *, schema: bool = False
+    url: str, token: str, ledger: str, busy_timeout: float, *, schema: bool = False
 ) -> tuple[list[tuple[int, str]], list[SchemaRow] | None]:
     """(ledger rows, live schema if asked) read in one `BEGIN IMMEDIATE` ... `ROLLBACK`."""
-    conn = connect(name, url, busy_timeout)
+    conn = connect(url, token, busy_timeout)
     try:
         begin_immediate(conn, None, busy_timeout)
         rows = _ledger.read_ledger(conn, ledger)
@@ -123,25 +122,25 @@ class RemoteDatabase:
 
     backed_up = False  # no backup or quick_check remotely: the server owns its storage
 
-    def __init__(self, name: str, url: str, busy_timeout: float) -> None:
-        self.name = name
+    def __init__(self, url: str, token: str, busy_timeout: float) -> None:
         self.location = url
+        self.token = token  # `_targets.auth_token`: from the environment, never from the URL
         self.busy_timeout = busy_timeout
         self.conn: _libsql.RemoteConnection | None = None
 
     def is_current(self, expected: int) -> bool:
-        return is_current(self.name, self.location, expected, self.busy_timeout)
+        return is_current(self.location, self.token, expected, self.busy_timeout)
 
     def snapshot(self, ledger: str, schema: bool = False) -> Snapshot:
         """Read under the primary's lock (fresh, also through a replica). No `PRAGMA quick_check`:
         the server owns its storage's integrity."""
-        rows, live = read_ledger(self.name, self.location, ledger, self.busy_timeout, schema=schema)
+        rows, live = read_ledger(self.location, self.token, ledger, self.busy_timeout, schema=schema)
         return Snapshot(self.location, True, tuple(rows), None if live is None else tuple(live))
 
     def open(self) -> None:
         # No connection pragmas: sqld is WAL already, and a session setting would not outlive
         # one request.
-        self.conn = connect(self.name, self.location, self.busy_timeout)
+        self.conn = connect(self.location, self.token, self.busy_timeout)
 
     def lock(self, ledger: str, known_to_exist: bool) -> list[tuple[int, str]]:
         conn = self._conn()
