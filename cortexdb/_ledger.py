@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 # The ledger's statements live in the contract: the generator's proof writes the ledger as this does.
-from ._contract import exists_query, quote_identifier, user_version_statement
+from ._contract import exists_query, quote_identifier
 from ._errors import LedgerError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
-    from typing import Any
+    from collections.abc import Callable, Iterable, Sequence
+    from typing import Any, Protocol
 
-    from ._dbapi import Connection
+
+    Rows = list[Any]
+
+    class Cursor(Protocol):
+        def fetchone(self) -> Any: ...
+
+        def fetchall(self) -> list[Any]: ...
+
+    class Connection(Protocol):
+        """What the ledger is read through: `sqlite3.Connection`, or `remote.session.RemoteConnection`."""
+
+        def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Cursor: ...
 
 
 def ledger_exists(conn: Connection, ledger: str) -> bool:
@@ -25,9 +36,30 @@ def read_ledger(conn: Connection, ledger: str, location: str | None = None) -> l
     return ledger_rows(conn.execute(ledger_query(ledger)).fetchall(), location)
 
 
+def read_under_lock(
+    begin: Callable[[str], Rows], execute: Callable[[str], Rows], ledger: str, known_to_exist: bool,
+    location: str | None = None,
+) -> list[tuple[int, str]]:
+    """The ledger's rows, read in the write transaction that `begin(read)` opens.
+
+    `begin` runs the query `read` right after `BEGIN IMMEDIATE` (a server gets both in one
+    request). Once the ledger is known to exist that query reads it; before, it asks whether
+    the table exists, and `execute` reads it if so.
+    """
+    if known_to_exist:
+        return ledger_rows(begin(ledger_query(ledger)), location)
+    if begin(exists_query(ledger)):
+        return ledger_rows(execute(ledger_query(ledger)), location)
+    return []
+
+
 def ledger_query(ledger: str) -> str:
     """The query `read_ledger` runs once it knows the table exists."""
     return f"SELECT version, checksum FROM {quote_identifier(ledger)} ORDER BY version"
+
+
+def read_user_version(conn: Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
 def ledger_rows(rows: Iterable[Sequence[Any]], location: str | None = None) -> list[tuple[int, str]]:
@@ -60,11 +92,3 @@ def _shown(value: object) -> str:
         return "NULL"
     text = repr(value) if not isinstance(value, bytes) else f"a {len(value)}-byte blob"
     return text if len(text) <= 40 else text[:37] + "..."
-
-
-def read_user_version(conn: Connection) -> int:
-    return int(conn.execute("PRAGMA user_version").fetchone()[0])
-
-
-def write_user_version(conn: Connection, value: int) -> None:
-    conn.execute(user_version_statement(value))

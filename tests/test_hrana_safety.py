@@ -18,7 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cortexdb import _hrana, _libsql
+from cortexdb.remote import hrana as _hrana
+from cortexdb.remote import session as _libsql
 
 Handler = Callable[[http.server.BaseHTTPRequestHandler, dict[str, Any]], None]
 

@@ -27,9 +27,9 @@ from runtime_support import (
 )
 
 import cortexdb
-from cortexdb import _aside
 from cortexdb._api import MIGRATED
 from cortexdb._catalog import load_catalog
+from cortexdb.local import aside as _aside
 
 FROZEN = real_frozen()
 V1 = (1, "main", "CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, body TEXT);")

@@ -80,7 +80,6 @@ class HTTPStatusError(HranaError):
         super().__init__(f"HTTP {status}: {message}", url=url)
         self.status = status
         self.code = code  # e.g. STREAM_EXPIRED when the body says so
-        self.body_message = message
 
 
 class ProtocolError(HranaError):

@@ -20,7 +20,7 @@ import os
 import sys
 import time
 
-from ._errors import DataDirError, LockTimeoutError
+from .._errors import DataDirError, LockTimeoutError
 
 try:
     import fcntl
@@ -31,7 +31,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from ._apply import Outcome
+    from .._apply import Outcome
 
 #: False once this process found a file system without hard links (then: in place).
 hard_links = True

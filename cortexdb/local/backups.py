@@ -16,7 +16,7 @@ import shutil
 import sqlite3
 import time
 
-from ._errors import BackupError
+from .._errors import BackupError
 
 log = logging.getLogger("cortexdb")
 

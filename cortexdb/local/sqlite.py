@@ -6,7 +6,7 @@ import os
 import sqlite3
 import time
 
-from ._errors import (
+from .._errors import (
     CorruptDatabaseError,
     CortexDBError,
     DataDirError,

@@ -26,229 +26,16 @@ GIL while waiting for the server).
 from __future__ import annotations
 
 import contextlib
-import os
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from types import TracebackType
-from urllib.parse import urlsplit, urlunsplit
 
-from . import _hrana
-from ._errors import CortexDBError
-from ._hrana import Statement, Step, all_of, is_autocommit, not_, ok
+from .._errors import ConnectError, RemoteError, SQLError, TransactionAborted
+from . import batches as _batch
+from . import hrana as _hrana
+from .batches import BatchItem, RemoteCursor, SQLValue, Unless
+from .hrana import Statement, Step, all_of, not_, ok
 
-AUTH_TOKEN_ENV = "CORTEX_LIBSQL_AUTH_TOKEN"
-REMOTE_SCHEMES = ("http", "https", "libsql")
 DEFAULT_TIMEOUT = 30.0  # per request; a BEGIN IMMEDIATE may wait 5 s per transaction ahead of it
-
-SQLValue = _hrana.Value
-Row = _hrana.Row
-BatchItem = str | tuple[str, Sequence[SQLValue]]
-
-
-@dataclass(frozen=True)
-class Unless:
-    """A `run_batch` item inside a transaction: `statement` runs only when the query `exists`
-    returns no row, decided on the server in the same request (e.g. `ADD COLUMN` unless
-    `pragma_table_info` has the column)."""
-
-    statement: BatchItem
-    exists: str
-    params: Sequence[SQLValue] = ()
-
-
-class RemoteError(CortexDBError):
-    """Base of the remote backend's errors. `code` is sqld's error code when it sent one."""
-
-    def __init__(self, message: str, *, url: str = "", code: str | None = None, detail: str = "") -> None:
-        super().__init__(url or None, message)
-        self.url = url
-        self.code = code
-        self.detail = detail  # the server's text, verbatim
-
-
-class ConnectError(RemoteError):
-    """The server cannot be reached, does not answer in time, or refuses the request or token."""
-
-
-class TransactionAborted(RemoteError):
-    """The server ended the transaction (sqld's 5 s TRANSACTION_TIMEOUT, an expired stream): retry it."""
-
-    retryable = True
-
-
-class SQLError(RemoteError):
-    """SQLite or sqld rejected a statement (syntax, constraint, missing table, bad arguments)."""
-
-    #: From `run_batch`: the index (in the statements given) of the one that failed, if known.
-    step: int | None = None
-
-    @property
-    def is_constraint(self) -> bool:
-        if self.code in ("SQLITE_CONSTRAINT", "FOREIGN_KEY_CHECK"):
-            return True
-        # Through a replica, the primary's error arrives as PROXY_ERROR with SQLite's text only.
-        return self.code == "PROXY_ERROR" and "constraint failed" in self.message
-
-
-# --- statements the connection must recognise ------------------------------------------------
-
-_LEADING_NOISE = re.compile(r"\A(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?(?:\*/|\Z))*", re.DOTALL)
-_FOREIGN_KEYS_SET = re.compile(r"\APRAGMA\s+(?:main\s*\.\s*)?foreign_keys\s*=\s*'?(\w+)'?\s*;?\s*\Z", re.IGNORECASE)
-_ROLLBACK_TO = re.compile(r"ROLLBACK\s+(?:TRANSACTION\s+)?TO\b", re.IGNORECASE)
-_FALSE_WORDS = frozenset({"0", "off", "false", "no"})
-_COUNTS_ROWS = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE"})
-
-_FOREIGN_KEYS_OFF = Statement("PRAGMA foreign_keys=OFF")
-_BEGIN_IMMEDIATE = Statement("BEGIN IMMEDIATE")
-_COMMIT = Statement("COMMIT")
-_ROLLBACK = Statement("ROLLBACK")
-_IN_TRANSACTION = not_(is_autocommit())
-
-# A batch cannot branch on PRAGMA foreign_key_check's rows, but a step can fail on them: json()
-# rejects the text it is given only when there are violations. (sqld refuses CREATE TEMP TABLE,
-# and a CHECK-constrained scratch table in the main schema would bump its schema cookie.)
-_FOREIGN_KEY_GUARD = (
-    Statement('SELECT "table", rowid, parent, fkid FROM pragma_foreign_key_check LIMIT 10'),
-    Statement(
-        "SELECT json(CASE WHEN EXISTS (SELECT 1 FROM pragma_foreign_key_check)"
-        " THEN 'foreign key violations' ELSE 'null' END)"
-    ),
-)
-
-
-def _strip_noise(sql: str) -> str:
-    return _LEADING_NOISE.sub("", sql, count=1)
-
-
-def _keyword(sql: str) -> str:
-    """The statement's first word in upper case, after comments and whitespace."""
-    word = re.match(r"[A-Za-z]+", _strip_noise(sql))
-    return word.group(0).upper() if word else ""
-
-
-def _is_empty(sql: str) -> bool:
-    return not _strip_noise(sql).strip(" \t\r\n;")
-
-
-def sql_literal(value: SQLValue) -> str:
-    """A SQL literal for `value`, for SQL text built by hand (statements may carry parameters instead)."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            raise ValueError(f"no SQL literal for {value!r}")
-        return repr(value)
-    if isinstance(value, bytes):
-        return "X'" + value.hex() + "'"
-    if "\x00" in value:
-        raise ValueError("a SQL string literal cannot hold NUL")
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _chain(statements: Sequence[Statement], *, in_transaction: bool) -> list[Step]:
-    """Steps that stop at the first failure; in a transaction also when the server has ended it."""
-    steps: list[Step] = []
-    for index, statement in enumerate(statements):
-        conditions = ([ok(index - 1)] if index else []) + ([_IN_TRANSACTION] if in_transaction else [])
-        condition = None if not conditions else conditions[0] if len(conditions) == 1 else all_of(*conditions)
-        steps.append(Step(statement, condition))
-    return steps
-
-
-def _statement(item: BatchItem) -> Statement:
-    return Statement(item) if isinstance(item, str) else Statement(item[0], tuple(item[1]))
-
-
-# A batch cannot branch on rows, but a step can fail on them: json() rejects its text only when
-# the query returns a row, and the guarded statement is conditioned on that step succeeding.
-_SKIP_WHEN_EXISTS = "SELECT json(CASE WHEN EXISTS ({}) THEN 'exists: skip the next step' ELSE 'null' END)"
-_SKIPPED = _hrana.StepOutcome(_hrana.StatementResult((), [], 0, None), None)
-
-
-def _guarded_chain(items: Sequence[Statement | Unless]) -> tuple[list[Step], list[tuple[int | None, int]]]:
-    """Steps for `items` in an open transaction, stopping at the first failure; per item the
-    indexes of (its guard step or None, its statement's step)."""
-    steps: list[Step] = []
-    slots: list[tuple[int | None, int]] = []
-    done: _hrana.Condition | None = None  # holds when everything before ran as it should
-    for item in items:
-        guard = None
-        if isinstance(item, Unless):
-            guard = len(steps)
-            probe = Statement(_SKIP_WHEN_EXISTS.format(item.exists), tuple(item.params))
-            steps.append(Step(probe, all_of(done, _IN_TRANSACTION) if done else _IN_TRANSACTION))
-            statement, condition = _statement(item.statement), all_of(ok(guard), _IN_TRANSACTION)
-        else:
-            statement, condition = item, all_of(done, _IN_TRANSACTION) if done else _IN_TRANSACTION
-        slots.append((guard, len(steps)))
-        steps.append(Step(statement, condition))
-        done = ok(len(steps) - 1) if guard is None else _hrana.any_of(ok(len(steps) - 1), _hrana.error(guard))
-    return steps, slots
-
-
-def _item_outcomes(
-    outcomes: Sequence[_hrana.StepOutcome], slots: Sequence[tuple[int | None, int]]
-) -> list[_hrana.StepOutcome]:
-    """One outcome per item: a guarded statement skipped by its guard counts as done."""
-    result = []
-    for guard, step in slots:
-        if guard is not None and outcomes[guard].error is not None:
-            result.append(_SKIPPED)
-        elif guard is not None and outcomes[guard].result is None:
-            result.append(outcomes[guard])  # not run: an earlier item failed, or the transaction ended
-        else:
-            result.append(outcomes[step])
-    return result
-
-
-def _first_failure(outcomes: Sequence[_hrana.StepOutcome]) -> int | None:
-    """The index of the first step that failed or did not run."""
-    return next((index for index, outcome in enumerate(outcomes) if outcome.result is None), None)
-
-
-# --- results ---------------------------------------------------------------------------------
-
-
-class RemoteCursor:
-    """The result of one statement, fetched eagerly, so every error surfaces in `execute`."""
-
-    def __init__(self, rows: list[Row], rowcount: int = -1, lastrowid: int | None = None) -> None:
-        self._rows = rows
-        self._next = 0
-        self.rowcount = rowcount
-        self.lastrowid = lastrowid
-
-    def fetchone(self) -> Row | None:
-        if self._next >= len(self._rows):
-            return None
-        self._next += 1
-        return self._rows[self._next - 1]
-
-    def fetchall(self) -> list[Row]:
-        rows = self._rows[self._next :]
-        self._next = len(self._rows)
-        return rows
-
-    def __iter__(self) -> RemoteCursor:
-        return self
-
-    def __next__(self) -> Row:
-        row = self.fetchone()
-        if row is None:
-            raise StopIteration
-        return row
-
-
-def _cursor(result: _hrana.StatementResult, keyword: str) -> RemoteCursor:
-    # As sqlite3: rowcount for INSERT/UPDATE/DELETE/REPLACE, -1 for the rest.
-    rowcount = result.affected_row_count if keyword in _COUNTS_ROWS else -1
-    return RemoteCursor(result.rows, rowcount, result.last_insert_rowid)
-
 
 # --- the connection --------------------------------------------------------------------------
 
@@ -276,91 +63,59 @@ class RemoteConnection:
     def execute(self, sql: str, params: Sequence[SQLValue] = ()) -> RemoteCursor:
         """Run one statement (the server refuses several in one string: SQL_MANY_STATEMENTS)."""
         self._refuse_if_closed()
-        keyword = _keyword(sql)
-        if keyword == "ROLLBACK" and not _ROLLBACK_TO.match(_strip_noise(sql)):
+        keyword = _batch.keyword(sql)
+        if keyword == "ROLLBACK" and not _batch.ROLLBACK_TO.match(_batch.strip_noise(sql)):
             self.rollback()
             return RemoteCursor([])
         self._refuse_if_ended()
-        if _is_empty(sql):
+        if _batch.is_empty(sql):
             return RemoteCursor([])  # as sqlite3 does for a string of comments
         statement = Statement(sql, tuple(params))
         if self._in_transaction:
             if keyword in ("COMMIT", "END"):
                 return self._commit(statement)
             return self._in_stream(statement, keyword)
-        setting = _FOREIGN_KEYS_SET.match(_strip_noise(sql))
+        setting = _batch.FOREIGN_KEYS_SET.match(_batch.strip_noise(sql))
         if setting:
             # Sent alone it would set a server session that ends with this request.
-            self._foreign_keys_off = setting.group(1).lower() in _FALSE_WORDS
+            self._foreign_keys_off = setting.group(1).lower() in _batch.FALSE_WORDS
             return RemoteCursor([])
         if keyword in ("BEGIN", "SAVEPOINT"):
             return self._begin(statement)
-        answer = self._send(_hrana.Stream(self._client), _chain([*self._prologue(), statement], in_transaction=False))
+        steps = _batch.chain([*self._prologue(), statement], in_transaction=False)
+        answer = self._send(_hrana.Stream(self._client), steps)
         return self._result(answer.steps, keyword)
 
-    def run_batch(self, statements: Sequence[BatchItem | Unless], *, foreign_keys_off: bool = False) -> None:
-        """Run `statements` (SQL, or `(SQL, parameters)`) in one request, stopping at the first failure.
+    def run_batch(self, statements: Sequence[BatchItem | Unless]) -> None:
+        """Run `statements` (SQL, `(SQL, parameters)` or `Unless`) in the open transaction, in one
+        request, stopping at the first failure.
 
-        Inside a transaction they join it; a failure leaves the transaction open with the
-        statements before the failing one applied (as a failing `execute` would): roll back.
-        Outside a transaction they run in their own `BEGIN IMMEDIATE` ... `COMMIT`, all or
-        nothing. There `foreign_keys_off` turns foreign keys off for this transaction and
-        checks `PRAGMA foreign_key_check` before COMMIT: a violation is an `SQLError` with code
-        `FOREIGN_KEY_CHECK` and nothing is applied. `Unless` items work inside a transaction.
-        A failure's `SQLError.step` is the index of the item that failed.
+        A failure leaves the transaction open with the statements before the failing one applied
+        (as a failing `execute` would): roll back. Its `SQLError.step` is the index of the item
+        that failed.
         """
         self._refuse_if_closed()
         self._refuse_if_ended()
+        if not self._in_transaction:
+            raise SQLError("run_batch() runs in a transaction: BEGIN first", url=self.url)
         items: list[Statement | Unless] = []
         positions: list[int] = []  # index in `statements` of each item sent
         for position, item in enumerate(statements):
-            entry = item if isinstance(item, Unless) else _statement(item)
-            if isinstance(entry, Unless) or not _is_empty(entry.sql):
+            entry = item if isinstance(item, Unless) else _batch.as_statement(item)
+            if isinstance(entry, Unless) or not _batch.is_empty(entry.sql):
                 items.append(entry)
                 positions.append(position)
-        if self._in_transaction:
-            if foreign_keys_off:
-                raise SQLError("foreign_keys_off applies to a transaction the batch starts itself", url=self.url)
-            if items:
-                steps, slots = _guarded_chain(items)
-                answer = self._send_in_transaction(steps)
-                outcomes = _item_outcomes(answer.steps, slots)
-                try:
-                    self._result(outcomes, "", transaction_gone=answer.autocommit)
-                except SQLError as failure:
-                    failed = _first_failure(outcomes)
-                    failure.step = positions[failed] if failed is not None else None
-                    raise
+        if not items:
             return
-        body = [item for item in items if isinstance(item, Statement)]
-        if len(body) != len(items):
-            raise ValueError("Unless items run inside a transaction (after BEGIN)")
-        prologue = [*self._prologue(force_foreign_keys_off=foreign_keys_off), _BEGIN_IMMEDIATE]
-        guard = list(_FOREIGN_KEY_GUARD) if foreign_keys_off else []
-        steps = _chain([*prologue, *body, *guard, _COMMIT], in_transaction=False)
-        commit = len(steps) - 1
-        steps.append(Step(_ROLLBACK, all_of(not_(ok(commit)), _IN_TRANSACTION)))
-        answer = self._send(_hrana.Stream(self._client), steps)
-        failed = _first_failure(answer.steps[: commit + 1])
-        if failed is None:
-            return
-        guard_start = len(prologue) + len(body)
-        if len(prologue) <= failed < guard_start:
-            try:
-                self._result(answer.steps[: commit + 1], "")
-            except SQLError as error:
-                error.step = positions[failed - len(prologue)]
-                raise
-        if foreign_keys_off and guard_start <= failed < commit:
-            checked = answer.steps[guard_start].result
-            violations = ", ".join(map(str, checked.rows)) if checked else "?"
-            raise SQLError(
-                f"PRAGMA foreign_key_check found violations; nothing was applied (table, rowid, parent, fkid: "
-                f"{violations})",
-                url=self.url,
-                code="FOREIGN_KEY_CHECK",
-            )
-        self._result(answer.steps[: commit + 1], "")
+        steps, slots = _batch.guarded_chain(items)
+        answer = self._send_in_transaction(steps)
+        outcomes = _batch.item_outcomes(answer.steps, slots)
+        try:
+            self._result(outcomes, "", transaction_gone=answer.autocommit)
+        except SQLError as failure:
+            failed = _batch.first_failure(outcomes)
+            failure.step = positions[failed] if failed is not None else None
+            raise
 
     def begin(self, sql: str = "BEGIN IMMEDIATE", then: BatchItem | None = None) -> RemoteCursor:
         """Open a transaction (`sql`: a BEGIN) and, once it is open, run `then` in the same request.
@@ -369,9 +124,9 @@ class RemoteConnection:
         """
         self._refuse_if_closed()
         self._refuse_if_ended()
-        if _keyword(sql) != "BEGIN" or self._in_transaction:
+        if _batch.keyword(sql) != "BEGIN" or self._in_transaction:
             raise SQLError(f"begin() takes a BEGIN outside a transaction, not {sql!r}", url=self.url)
-        return self._begin(Statement(sql), None if then is None else _statement(then))
+        return self._begin(Statement(sql), None if then is None else _batch.as_statement(then))
 
     def commit(self, statements: Sequence[BatchItem | Unless] = ()) -> None:
         """COMMIT the open transaction, after `statements` (SQL, or `(SQL, parameters)`) in the same request.
@@ -384,7 +139,8 @@ class RemoteConnection:
         if not self._in_transaction:
             self.execute("COMMIT")  # as sqlite3: "cannot commit - no transaction is active"
             return
-        self._commit(_COMMIT, [item if isinstance(item, Unless) else _statement(item) for item in statements])
+        items = [item if isinstance(item, Unless) else _batch.as_statement(item) for item in statements]
+        self._commit(_batch.COMMIT, items)
 
     def rollback(self) -> None:
         """ROLLBACK; also what clears the state after the server ended the transaction. Idempotent.
@@ -401,7 +157,7 @@ class RemoteConnection:
         if stream is None:
             return
         try:
-            answer = stream.batch([Step(_ROLLBACK, _IN_TRANSACTION)], close=True)
+            answer = stream.batch([Step(_batch.ROLLBACK, _batch.IN_TRANSACTION)], close=True)
         except _hrana.HTTPStatusError as error:
             if error.status in (400, 404):
                 # The server no longer takes this baton: the stream expired (rolled back), or it
@@ -437,15 +193,15 @@ class RemoteConnection:
 
     # -- transactions
 
-    def _prologue(self, *, force_foreign_keys_off: bool = False) -> list[Statement]:
+    def _prologue(self) -> list[Statement]:
         """What every new server session starts with."""
-        return [_FOREIGN_KEYS_OFF] if self._foreign_keys_off or force_foreign_keys_off else []
+        return [_batch.FOREIGN_KEYS_OFF] if self._foreign_keys_off else []
 
     def _begin(self, statement: Statement, then: Statement | None = None) -> RemoteCursor:
         stream = _hrana.Stream(self._client)
-        steps = _chain([*self._prologue(), statement], in_transaction=False)
+        steps = _batch.chain([*self._prologue(), statement], in_transaction=False)
         if then is not None:
-            steps.append(Step(then, all_of(ok(len(steps) - 1), _IN_TRANSACTION)))
+            steps.append(Step(then, all_of(ok(len(steps) - 1), _batch.IN_TRANSACTION)))
         answer = self._send(stream, steps, close=False)
         began = answer.steps[: len(steps) - (then is not None)]
         if answer.autocommit:  # BEGIN failed: nothing is open on the server
@@ -453,17 +209,17 @@ class RemoteConnection:
                 stream.close()
             self._result(began, "BEGIN")
             if then is not None:
-                self._result(answer.steps[-1:], _keyword(then.sql))
+                self._result(answer.steps[-1:], _batch.keyword(then.sql))
             raise SQLError("the transaction ended as it began", url=self.url, code="NO_TRANSACTION")
         self._stream = stream
         self._in_transaction = True
         cursor = self._result(began, "BEGIN")
         if then is None:
             return cursor
-        return self._result(answer.steps[-1:], _keyword(then.sql))  # a failure leaves the transaction open
+        return self._result(answer.steps[-1:], _batch.keyword(then.sql))  # a failure leaves the transaction open
 
     def _in_stream(self, statement: Statement, keyword: str) -> RemoteCursor:
-        answer = self._send_in_transaction([Step(statement, _IN_TRANSACTION)])
+        answer = self._send_in_transaction([Step(statement, _batch.IN_TRANSACTION)])
         return self._result(answer.steps, keyword, transaction_gone=answer.autocommit)
 
     def _end_transaction(self) -> None:
@@ -478,17 +234,17 @@ class RemoteConnection:
         # If an item before it fails, or SQLite refuses the COMMIT, the transaction is still
         # open: roll it back in the same request. If the server had ended it already, the
         # ROLLBACK step does not run.
-        body, slots = _guarded_chain([*before, statement])
+        body, slots = _batch.guarded_chain([*before, statement])
         committing = slots[-1][1]
-        steps = [*body, Step(_ROLLBACK, all_of(not_(ok(committing)), _IN_TRANSACTION))]
+        steps = [*body, Step(_batch.ROLLBACK, all_of(not_(ok(committing)), _batch.IN_TRANSACTION))]
         answer = self._send_in_transaction(steps, close=True)
         self._stream = None
-        outcomes, rolled_back = _item_outcomes(answer.steps, slots), answer.steps[-1]
+        outcomes, rolled_back = _batch.item_outcomes(answer.steps, slots), answer.steps[-1]
         committed = outcomes[-1]
         if committed.result is not None:
             self._in_transaction = False
-            return _cursor(committed.result, "COMMIT")
-        failed = _first_failure(outcomes)
+            return _batch.cursor(committed.result, "COMMIT")
+        failed = _batch.first_failure(outcomes)
         assert failed is not None
         self._in_transaction = False
         if rolled_back.result is not None:
@@ -522,7 +278,7 @@ class RemoteConnection:
         autocommit after it. When every step ran, they ended it themselves (RELEASE of the
         savepoint that began it, a COMMIT in a batch); else the server ended it.
         """
-        failed = _first_failure(outcomes)
+        failed = _batch.first_failure(outcomes)
         if transaction_gone and failed is None:
             self._end_transaction()
         elif transaction_gone and failed and outcomes[failed].skipped:
@@ -541,7 +297,7 @@ class RemoteConnection:
             raise self._error(outcomes[failed])
         result = outcomes[-1].result
         assert result is not None
-        return _cursor(result, keyword)
+        return _batch.cursor(result, keyword)
 
     def _error(self, outcome: _hrana.StepOutcome) -> RemoteError:
         failure = outcome.error
@@ -629,58 +385,16 @@ def _refused_credentials(error: _hrana.HranaError) -> bool:
 # --- connecting ------------------------------------------------------------------------------
 
 
-def is_remote(location: str) -> bool:
-    """True for a database location the remote backend serves (`http://`, `https://`, `libsql://`)."""
-    return urlsplit(location).scheme.lower() in REMOTE_SCHEMES
-
-
-def connect(
-    url: str,
-    auth_token: str | None = None,
-    *,
-    timeout: float = DEFAULT_TIMEOUT,
-    probe_timeout: float | None = None,
-) -> RemoteConnection:
+def connect(url: str, auth_token: str = "", *, timeout: float = DEFAULT_TIMEOUT) -> RemoteConnection:
     """Connect to the database at `url` on sqld; no request is sent until the first statement.
 
-    `libsql://` means TLS and is sent as `https://`; use `http://` on loopback. The token is
-    `auth_token`, else `$CORTEX_LIBSQL_AUTH_TOKEN`, else none. Every request waits at most
-    `timeout` s. With `probe_timeout`, a `SELECT 1` checks the server now, within that time.
+    `url` is one `_targets` checked. `libsql://` means TLS and is sent as `https://`; use
+    `http://` on loopback. Every request waits at most `timeout` s.
     """
-    http_url = _http_url(url)
-    token = auth_token if auth_token is not None else os.environ.get(AUTH_TOKEN_ENV, "")
-    if probe_timeout is not None:
-        probe(http_url, token, timeout=probe_timeout)
+    scheme, _, rest = url.partition("://")
+    http_url = ("https" if scheme.lower() == "libsql" else scheme.lower()) + "://" + rest.rstrip("/")
     try:
-        client = _hrana.Client(http_url, auth_token=token, timeout=timeout)
-    except ValueError as error:
+        client = _hrana.Client(http_url, auth_token=auth_token, timeout=timeout)
+    except ValueError as error:  # a token no header can carry: said without the token
         raise ConnectError(str(error), url=http_url) from None
     return RemoteConnection(client, http_url)
-
-
-def _http_url(url: str) -> str:
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    if scheme not in REMOTE_SCHEMES or not parts.hostname:
-        raise ConnectError(f"not a libSQL server URL: {url!r} (expected http://, https:// or libsql://host)")
-    if parts.username or parts.password:
-        raise ConnectError(f"put credentials in ${AUTH_TOKEN_ENV}, not in the URL: {parts.hostname}")
-    if parts.query or parts.fragment:
-        raise ConnectError(f"a libSQL server URL takes no query or fragment: {parts.hostname}")
-    return urlunsplit(("https" if scheme == "libsql" else scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
-
-
-def probe(url: str, auth_token: str = "", *, timeout: float = 10.0) -> None:
-    """Ask the server for `SELECT 1` within `timeout` s; `ConnectError` if it cannot answer."""
-    client = _hrana.Client(_http_url(url), auth_token=auth_token, timeout=timeout)
-    try:
-        answer = _hrana.Stream(client).batch([Step(Statement("SELECT 1"))], close=True)
-    except _hrana.HranaError as error:
-        if _refused_credentials(error):
-            raise ConnectError(f"the auth token was refused ({error.message})", url=error.url) from error
-        raise ConnectError(f"no answer to SELECT 1: {error.message}", url=error.url) from error
-    finally:
-        client.close()
-    result = answer.steps[0].result
-    if result is None or result.rows != [(1,)]:
-        raise ConnectError(f"unexpected answer to SELECT 1: {answer.steps[0]}", url=url)
