@@ -220,22 +220,23 @@ class _Migrator:
 
 
 
-#: Rows violating a foreign key, counted per (table, parent table): what a `foreign_keys_off`
-#: migration is judged by, before and after its steps.
-VIOLATION_COUNTS = 'SELECT "table", parent, count(*) FROM pragma_foreign_key_check GROUP BY 1, 2'
-VIOLATION_SAMPLE = 'SELECT "table", rowid, parent, fkid FROM pragma_foreign_key_check LIMIT 10'
+_VIOLATION_COUNTS = 'SELECT "table", parent, count(*) FROM pragma_foreign_key_check GROUP BY 1, 2'
+_VIOLATION_SAMPLE = 'SELECT "table", rowid, parent, fkid FROM pragma_foreign_key_check LIMIT 10'
+
+def violations(query: Callable[[str], Sequence[Any]]) -> dict[tuple[str, str], int]:
+    """Rows violating a foreign key now, counted per (table, parent table), read with `query`
+    (a backend's way to run one SELECT in its open transaction): what a `foreign_keys_off`
+    migration is judged by, before and after its steps."""
+    return {(str(table), str(parent)): int(count) for table, parent, count in query(_VIOLATION_COUNTS)}
 
 
-def violation_counts(rows: Sequence[Any]) -> dict[tuple[str, str], int]:
-    return {(str(table), str(parent)): int(count) for table, parent, count in rows}
-
-
-def foreign_key_violations(location: str, migration: Migration, existing: dict[tuple[str, str], int],
-                           after: dict[tuple[str, str], int], sample: Callable[[], Sequence[Any]]) -> None:
+def check_foreign_keys(location: str, migration: Migration, before: dict[tuple[str, str], int],
+                       query: Callable[[str], Sequence[Any]]) -> None:
     """Refuse only violations the migration introduced. Orphan rows that were there before
     (written by an application that never enabled foreign keys) are warned about, by table
     and rowid, and do not block: no such migration could ever run otherwise."""
-    introduced = {key: count - existing.get(key, 0) for key, count in after.items() if count > existing.get(key, 0)}
+    after = violations(query)
+    introduced = {key: count - before.get(key, 0) for key, count in after.items() if count > before.get(key, 0)}
     if introduced:
         (table, parent), count = sorted(introduced.items())[0]
         raise ForeignKeyViolationError(
@@ -245,7 +246,8 @@ def foreign_key_violations(location: str, migration: Migration, existing: dict[t
             "rolled back, nothing recorded",
         )
     if after:
-        shown = ", ".join(f"{table} rowid {rowid} (-> {parent})" for table, rowid, parent, _ in sample())
+        sample = query(_VIOLATION_SAMPLE)
+        shown = ", ".join(f"{table} rowid {rowid} (-> {parent})" for table, rowid, parent, _ in sample)
         log.warning("%s: migration %s: %d row(s) violated foreign keys before it ran and still do "
                     "(not blocking): %s", location, migration.label, sum(after.values()), shown)
 

@@ -7,15 +7,7 @@ import os
 import sqlite3
 
 from .. import _ledger
-from .._apply import (
-    VIOLATION_COUNTS,
-    VIOLATION_SAMPLE,
-    commit_failed,
-    ended_own_transaction,
-    foreign_key_violations,
-    step_failed,
-    violation_counts,
-)
+from .._apply import check_foreign_keys, commit_failed, ended_own_transaction, step_failed, violations
 from .._contract import execute_steps, read_schema, user_version_statement
 from .._errors import CorruptDatabaseError, CortexDBError
 from .._inspect import Snapshot
@@ -121,16 +113,17 @@ class LocalFile:
             self._before_change(conn)
             for statement in before:
                 conn.execute(statement)
-            existing = violation_counts(conn.execute(VIOLATION_COUNTS).fetchall()) if migration.foreign_keys_off else {}
+            def query(sql: str) -> list[Any]:
+                return list(conn.execute(sql).fetchall())
+
+            before_steps = violations(query) if migration.foreign_keys_off else {}
             self._run_steps(conn, migration)
             # The generator refuses BEGIN/COMMIT/ROLLBACK in a migration (MG008); should one
             # slip through, it is not recorded.
             if not conn.in_transaction:
                 raise ended_own_transaction(self.location, migration)
             if migration.foreign_keys_off:
-                after = violation_counts(conn.execute(VIOLATION_COUNTS).fetchall())
-                foreign_key_violations(self.location, migration, existing, after,
-                                       lambda: conn.execute(VIOLATION_SAMPLE).fetchall())
+                check_foreign_keys(self.location, migration, before_steps, query)
             for sql, params in record:
                 conn.execute(sql, params)
         except sqlite3.Error as error:

@@ -24,14 +24,7 @@ import random
 import time
 
 from .. import _ledger
-from .._apply import (
-    VIOLATION_COUNTS,
-    VIOLATION_SAMPLE,
-    ended_own_transaction,
-    foreign_key_violations,
-    step_failed,
-    violation_counts,
-)
+from .._apply import check_foreign_keys, ended_own_transaction, step_failed, violations
 from .._contract import ADD_COLUMN, COLUMN_EXISTS, Step, read_schema, user_version_statement
 from .._errors import CommitUnconfirmed, ConnectError, LockTimeoutError, RemoteError, SQLError
 from .._inspect import Snapshot
@@ -175,16 +168,17 @@ class RemoteDatabase:
         ]
         if migration.foreign_keys_off:
             log.debug("%s: %s: %d statements in one request", self.location, migration.label, len(steps))
-            existing = violation_counts(conn.execute(VIOLATION_COUNTS).fetchall())
+            def query(sql: str) -> list[Any]:
+                return list(conn.execute(sql).fetchall())
+
+            before_steps = violations(query)
             try:
                 conn.run_batch(steps)
             except SQLError as error:
                 raise self._failed(migration, len(before), error) from None
             if not conn.in_transaction:
                 raise ended_own_transaction(self.location, migration)
-            after = violation_counts(conn.execute(VIOLATION_COUNTS).fetchall())
-            foreign_key_violations(self.location, migration, existing, after,
-                                   lambda: conn.execute(VIOLATION_SAMPLE).fetchall())
+            check_foreign_keys(self.location, migration, before_steps, query)
             self._commit(conn, list(record))
             return True
         log.debug("%s: %s: %d statements and COMMIT in one request", self.location, migration.label,
