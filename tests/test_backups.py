@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from runtime_support import ledger_rows, synthetic_frozen
 
 import cortexdb
@@ -75,3 +77,28 @@ def test_an_empty_database_file_needs_no_backup(tmp_path: Path) -> None:
     assert (tmp_path / "main.db").stat().st_size > 0
     result = cortexdb.migrate(tmp_path, frozen=synthetic_frozen(SQL[:1]))
     assert result.backup_dir is None and [r.versions for r in result.databases] == [(1,)]
+
+
+STAMPS = st.builds(lambda year, second: f"{year}0101T{second:06d}Z", st.integers(1990, 2099), st.integers(0, 235959))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(STAMPS, unique=True, max_size=8))
+def test_the_new_backup_is_kept_and_at_most_five_whatever_names_lie_there(tmp_path: Path, older: list[str]) -> None:
+    """Whatever backups a clock (right, ahead or set back) named before: the run's own backup
+    survives, at most five runs remain, and the others kept are the newest by name."""
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.rmtree(data, ignore_errors=True)
+    cortexdb.migrate(data, frozen=synthetic_frozen(SQL[:1]))
+    for name in older:
+        (data / "backups" / name).mkdir(parents=True)
+
+    result = cortexdb.migrate(data, frozen=synthetic_frozen(SQL[:2]))
+
+    assert result.backup_dir is not None
+    own = Path(result.backup_dir).name
+    kept = sorted(p.name for p in (data / "backups").iterdir())
+    assert own in kept and [row[0] for row in ledger_rows(data / "backups" / own / "main.db")] == [1]
+    assert sorted(set(kept) - {own}) == sorted(older)[-4:]
