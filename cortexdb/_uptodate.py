@@ -14,15 +14,27 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def file_is_current(path: str, expected: int, busy_timeout: float) -> bool:
     """The check for a file: its header when no connection has it open, else `PRAGMA user_version`."""
-    if not os.path.isfile(path):
+    # One lstat answers both questions: is it a file, and is it a symlink? SQLite names the WAL
+    # after the file a link points to, so `<link>-wal` says nothing: a link is asked of SQLite.
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
         return False
-    header = None if os.path.islink(path) else _quiet_wal_header(path)
+    if stat.S_ISLNK(mode):
+        if not os.path.isfile(path):
+            return False
+        header = None
+    elif not stat.S_ISREG(mode):
+        return False
+    else:
+        header = _quiet_wal_header(path)
     if header is not None:
         return int.from_bytes(header[60:64], "big") == expected
     try:
@@ -46,9 +58,7 @@ def _quiet_wal_header(path: str) -> bytes | None:
     deleting `-wal`/`-shm` (4/5 of the cost of `PRAGMA user_version`). Rollback-journal
     databases (header bytes 18-19 not 2) write pages in place before commit: never read raw.
     """
-    # (The caller asks SQLite for a symlink: SQLite names the WAL after the file the link
-    # points to, so `<link>-wal` says nothing. A hot journal would be played back first.)
-    if os.path.exists(path + "-wal") or os.path.exists(path + "-journal"):
+    if os.path.exists(path + "-wal"):
         return None
     try:
         fd = os.open(path, os.O_RDONLY)
