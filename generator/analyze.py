@@ -16,8 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar
 
-from generator.diagnostics import Diagnostic
-from generator.sqlsplit import WHITESPACE, LineIndex, Statement, split
+from .diagnostics import Diagnostic
+from .sqlsplit import WHITESPACE, LineIndex, Statement, split
 
 if TYPE_CHECKING:
     from sqlglot.tokenizer_core import Token

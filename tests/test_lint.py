@@ -25,9 +25,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from generator.analyze import analyze
+from generator.codes import CODES, LINT_CODES
 from generator.diagnostics import Severity
 from generator.fix import fix_text
-from generator.lint import RULES, LintContext, lint_file, lint_report
+from generator.lint import LintContext, lint_file, lint_report
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -79,7 +80,7 @@ def test_lint_case(case: Path) -> None:
 
 def test_every_rule_has_a_case() -> None:
     seen = {line.split(": ", 1)[1].split()[0] for c in CASE_DIRS for line in lint_case(c)}
-    assert seen == set(RULES)
+    assert seen == set(LINT_CODES)
 
 
 def test_crlf_case_really_has_crlf() -> None:
@@ -123,9 +124,9 @@ def test_context_carries_created_objects() -> None:
 
 
 def test_rules_metadata() -> None:
-    fixable = {code for code, rule in RULES.items() if rule.autofixable}
+    fixable = {code for code, entry in CODES.items() if entry.fixable}
     assert fixable == {"MG001", "MG002", "MG003", "MG004", "MG005"}
-    assert RULES["MG009"].severity is Severity.INFO
+    assert CODES["MG009"].severity is Severity.INFO
 
 
 def test_analyze_add_column_step_drops_only_the_guard() -> None:
@@ -212,6 +213,6 @@ _SQLISH = st.sampled_from(
 @given(st.lists(_SQLISH, max_size=30).map("".join))
 def test_any_text_lints_and_fixes_without_crashing(text: str) -> None:
     found = lint_file("f.sql", text, context=LintContext())
-    assert all(d.code in RULES and d.line >= 1 and d.col >= 1 for d in found)
+    assert all(d.code in LINT_CODES and d.line >= 1 and d.col >= 1 for d in found)
     fixed = fix_text("f.sql", text)
     assert fix_text("f.sql", fixed) == fixed
