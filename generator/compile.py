@@ -1,10 +1,15 @@
-"""Turning a migration's analysed statements into the runtime's steps."""
+"""The per-file stage of a build: one migration's bytes -> its findings, steps, flags and checksums."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .analyze import StatementInfo
+from .analyze import StatementInfo, analyze
+from .checksum import canonical_checksum, legacy_checksum, raw_checksum
+from .diagnostics import Diagnostic
+from .lint import LintContext, lint_report
+from .manifest import Migration
+from .project import decode_sql
 
 FOREIGN_KEYS_OFF = "foreign_keys_off"
 _OFF_VALUES = {"off", "0", "false", "no"}
@@ -14,6 +19,44 @@ _OFF_VALUES = {"off", "0", "false", "no"}
 class CompiledMigration:
     steps: tuple[tuple[object, ...], ...]
     flags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CompiledFile:
+    migration: Migration
+    shown: str  # the path as diagnostics show it
+    raw: bytes
+    text: str
+    statements: int
+    steps: tuple[tuple[object, ...], ...]
+    flags: tuple[str, ...]
+    checksum: str
+    legacy_checksum: str
+    raw_checksum: str
+    allowed: str | None  # the reasons of its allowed findings, if any
+
+
+def compile_file(migration: Migration, shown: str, raw: bytes, context: LintContext,
+                 allow_origin: tuple[str, int]) -> tuple[CompiledFile | None, list[Diagnostic]]:
+    """Decode, analyse, lint and compile one migration (`context`: what earlier ones created).
+
+    None when the file cannot become text; its findings say why.
+    """
+    text = decode_sql(shown, raw)
+    if isinstance(text, Diagnostic):
+        return None, [text]
+    infos = analyze(shown, text)
+    report = lint_report(shown, text, allow=migration.allow, context=context, allow_origin=allow_origin,
+                         infos=infos)
+    compiled = compile_statements(infos)
+    # Findings allowed with a reason mean the migration may rely on running exactly once.
+    reasons = sorted({f"{a.diagnostic.code}: {a.reason}" for a in report.allowed})
+    return CompiledFile(
+        migration=migration, shown=shown, raw=raw, text=text, statements=len(infos),
+        steps=compiled.steps, flags=compiled.flags, checksum=canonical_checksum(text),
+        legacy_checksum=legacy_checksum(text), raw_checksum=raw_checksum(raw),
+        allowed="; ".join(reasons) or None,
+    ), report.diagnostics
 
 
 def compile_statements(infos: list[StatementInfo]) -> CompiledMigration:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 from .checksum import canonical_checksum
 from .diagnostics import Diagnostic, Severity
@@ -79,13 +78,13 @@ def parse_lock(text: str, shown: str) -> tuple[list[tuple[int, LockEntry]], list
     return entries, problems
 
 
-def read_lock(path: Path, shown: str) -> tuple[dict[int, LockEntry], list[Diagnostic]]:
-    """The entries of the lock file ({} when it does not exist) and any problem with it."""
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
+def read_lock(data: bytes | None, shown: str) -> tuple[dict[int, LockEntry], list[Diagnostic]]:
+    """The entries of the lock file's bytes ({} when there is none) and any problem with them."""
+    if data is None:
         return {}, []
-    except (OSError, UnicodeDecodeError) as exc:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
         return {}, [Diagnostic(shown, 1, 1, "MG300", f"cannot read the lock file: {exc}")]
     parsed, problems = parse_lock(text, shown)
     entries: dict[int, LockEntry] = {}

@@ -10,11 +10,11 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Any
+from typing import Any, Protocol
 
 from cortexdb._contract import SESSION_PLACEHOLDER
 
-from .diagnostics import Diagnostic, GeneratorError
+from .diagnostics import Diagnostic, GeneratorError, display_path
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -30,6 +30,31 @@ GENERATOR_KEYS = {"migrations", "output", "ledger", "lock"}
 DATABASE_KEYS = {"file", "purpose"}
 MIGRATION_KEYS = {"file", "database", "description", "allow"}
 TOP_KEYS = {"generator", "databases", "migration"}
+
+
+class Disk(Protocol):
+    """What validating a manifest needs to know of the file system (project.py answers)."""
+
+    def leaves(self, base: Path, relative: str) -> bool:
+        """True when `relative` is absolute or resolves (symlinks too) outside `base`."""
+
+    def is_file(self, path: Path) -> bool:
+        """Whether `path` is a file; OSError when that cannot be told (a name too long)."""
+
+    def listing(self, folder: Path) -> list[Path] | None:
+        """The entries of `folder`, sorted; None when it is not a folder; OSError when unreadable."""
+
+
+def lexically_leaves(relative: str) -> bool:
+    """True when `relative`, read as a path alone, leaves the folder it is relative to.
+
+    Judged for every platform: the frozen module is pure Python, so a database path that a
+    Linux build accepts must also stay inside the data dir on Windows (`C:x.db`, `C:/x.db`).
+    """
+    pure = PurePosixPath(relative)
+    if pure.is_absolute() or Path(relative).is_absolute() or ".." in pure.parts or "\\" in relative:
+        return True
+    return bool(PureWindowsPath(relative).drive) or "\0" in relative
 
 
 @dataclass(frozen=True)
@@ -119,33 +144,13 @@ class _Locator:
         return 1
 
 
-def _leaves(base: Path, relative: str) -> bool:
-    """True when `relative` is absolute or resolves (symlinks too) outside `base`.
+def parse_manifest(path: Path, raw: bytes, disk: Disk) -> Manifest:
+    """Validate the manifest `raw` (the bytes of `path`); raise GeneratorError listing every problem.
 
-    Judged for every platform: the frozen module is pure Python, so a database path that a
-    Linux build accepts must also stay inside the data dir on Windows (`C:x.db`, `C:/x.db`).
+    What the rules need of the file system (where a symlink leads, which files exist) comes
+    from `disk`: project.py, the one reader of the project, hands it in.
     """
-    pure = PurePosixPath(relative)
-    if pure.is_absolute() or Path(relative).is_absolute() or ".." in pure.parts or "\\" in relative:
-        return True
-    if PureWindowsPath(relative).drive or "\0" in relative:
-        return True
-    try:
-        (base / relative).resolve().relative_to(base.resolve())
-    except ValueError:  # outside `base`
-        return True
-    except (OSError, RuntimeError):  # a symlink loop: it cannot be shown to stay inside
-        return True
-    return False
-
-
-def load_manifest(path: Path) -> Manifest:
-    """Read and validate the manifest at `path`; raise GeneratorError listing every problem."""
     shown = display_path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise GeneratorError([Diagnostic(shown, 1, 1, "MF001", f"cannot read manifest: {exc.strerror}")]) from None
     try:
         text = raw.decode("utf-8-sig")
         data = tomllib.loads(text)
@@ -164,7 +169,7 @@ def load_manifest(path: Path) -> Manifest:
         line, col = _toml_position(exc)
         message = str(exc).split(" (at ", 1)[0]
         raise GeneratorError([Diagnostic(shown, line, col, "MF001", f"bad TOML: {message}")]) from None
-    return _validate(path, shown, text, data)
+    return _validate(path, shown, text, data, disk)
 
 
 def _conflict_markers(raw: bytes) -> list[int]:
@@ -182,8 +187,9 @@ def _toml_position(exc: Exception) -> tuple[int, int]:
     return (int(found.group(1)), int(found.group(2))) if found else (1, 1)
 
 
-def _validate(path: Path, shown: str, text: str, data: dict[str, Any]) -> Manifest:
+def _validate(path: Path, shown: str, text: str, data: dict[str, Any], disk: Disk) -> Manifest:
     where = _Locator(text)
+    leaves = disk.leaves
     problems: list[Diagnostic] = []
 
     def report(line: int, code: str, message: str) -> None:
@@ -205,18 +211,18 @@ def _validate(path: Path, shown: str, text: str, data: dict[str, Any]) -> Manife
     output = _string(generator, "output", "cortexdb/_frozen.py", gen_line, where, report, "generator")
     ledger = _string(generator, "ledger", "schema_migrations", gen_line, where, report, "generator")
     lock = _string(generator, "lock", "migrations.lock", gen_line, where, report, "generator")
-    if _leaves(root, lock):
+    if leaves(root, lock):
         report(where.key(gen_line, "lock"), "MF008", f"'generator.lock' = {lock!r} leaves the project folder")
     if not IDENTIFIER.fullmatch(ledger):
         report(where.key(gen_line, "ledger"), "MF003",
                f"'generator.ledger' must be a plain SQL identifier, not {ledger!r}")
-    if _leaves(root, migrations_rel):
+    if leaves(root, migrations_rel):
         report(where.key(gen_line, "migrations"), "MF008",
                f"'generator.migrations' = {migrations_rel!r} leaves the project folder")
-    if _leaves(root, output) or not output.endswith(".py"):
+    if leaves(root, output) or not output.endswith(".py"):
         report(where.key(gen_line, "output"), "MF008",
                f"'generator.output' = {output!r} must be a .py file inside the project folder")
-    elif _leaves(root, index_path(output)):  # e.g. a symlink where the index goes
+    elif leaves(root, index_path(output)):  # e.g. a symlink where the index goes
         report(where.key(gen_line, "output"), "MF008",
                f"'generator.output' = {output!r}: its index {index_path(output)!r} leaves the project folder")
     if PurePosixPath(lock) == PurePosixPath(index_path(output)):
@@ -230,9 +236,10 @@ def _validate(path: Path, shown: str, text: str, data: dict[str, Any]) -> Manife
 
     databases = _databases(data.get("databases", {}), where, report)
     listed: set[str] = set()
-    migrations = _migrations(data.get("migration", []), where, report, databases, migrations_dir, root, listed)
+    migrations = _migrations(data.get("migration", []), where, report, databases, migrations_dir, root, listed,
+                             disk)
     _check_numbers(migrations, where, report)
-    _check_unlisted(listed, migrations_dir, migrations_rel, shown, problems)
+    _check_unlisted(listed, migrations_dir, migrations_rel, shown, problems, disk)
 
     if problems:
         raise GeneratorError(problems)
@@ -285,7 +292,7 @@ def _databases(raw: Any, where: _Locator, report: Any) -> dict[str, Database]:
             elif "{" in check or "}" in check:
                 report(where.key(line, "file"), "MF003",
                        f"'databases.{_key(name)}.file' = {file!r}: the only placeholder is {SESSION_PLACEHOLDER}")
-            elif _leaves(Path("/nonexistent-data-dir"), check) or not check.endswith(".db"):
+            elif lexically_leaves(check) or not check.endswith(".db"):
                 report(where.key(line, "file"), "MF008",
                        f"'databases.{_key(name)}.file' = {file!r} must be a .db path inside the data dir")
         found[name] = Database(name=name, file=file, purpose=purpose, line=line)
@@ -298,7 +305,7 @@ def _databases(raw: Any, where: _Locator, report: Any) -> dict[str, Database]:
 
 
 def _migrations(raw: Any, where: _Locator, report: Any, databases: Mapping[str, Database],
-                migrations_dir: Path, root: Path, listed: set[str]) -> list[Migration]:
+                migrations_dir: Path, root: Path, listed: set[str], disk: Disk) -> list[Migration]:
     if not isinstance(raw, list):
         report(1, "MF003", "'migration' must be an array of tables: [[migration]]")
         return []
@@ -322,7 +329,7 @@ def _migrations(raw: Any, where: _Locator, report: Any, databases: Mapping[str, 
             continue
         listed.add(file)
         file_line = where.key(line, "file")
-        if _leaves(migrations_dir, file) or "/" in file:
+        if disk.leaves(migrations_dir, file) or "/" in file:
             report(file_line, "MF008",
                    f"migration file {file!r} must be a file name inside {_rel(migrations_dir, root)}/")
             continue
@@ -332,7 +339,7 @@ def _migrations(raw: Any, where: _Locator, report: Any, databases: Mapping[str, 
             continue
         path = migrations_dir / file
         try:
-            exists = path.is_file()
+            exists = disk.is_file(path)
         except OSError as exc:  # e.g. a name longer than the file system allows
             report(file_line, "MF006", f"migration file {file!r} cannot be read: {exc.strerror}")
             continue
@@ -382,9 +389,9 @@ def _check_numbers(migrations: list[Migration], where: _Locator, report: Any) ->
 
 
 def _check_unlisted(listed: set[str], migrations_dir: Path, migrations_rel: str, shown: str,
-                    problems: list[Diagnostic]) -> None:
+                    problems: list[Diagnostic], disk: Disk) -> None:
     try:
-        found = sorted(migrations_dir.iterdir()) if migrations_dir.is_dir() else None
+        found = disk.listing(migrations_dir)
     except OSError as exc:  # e.g. a name longer than the file system allows, or no permission
         problems.append(Diagnostic(shown, 1, 1, "MF006", f"migrations folder {migrations_rel!r} cannot be read: "
                                    f"{exc.strerror}"))
@@ -396,18 +403,6 @@ def _check_unlisted(listed: set[str], migrations_dir: Path, migrations_rel: str,
         if path.suffix == ".sql" and path.name not in listed:
             problems.append(Diagnostic(_printable(display_path(path)), 1, 1, "MF009",
                                        f"not listed in {shown}: add a [[migration]] entry for it or remove the file"))
-
-
-def display_path(path: Path) -> str:
-    """A path as a user typed it: relative to the working directory where possible."""
-    try:
-        resolved = path.resolve()
-    except (OSError, RuntimeError, ValueError):  # a symlink loop or a NUL: show it unresolved
-        resolved = path.absolute()
-    try:
-        return resolved.relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return str(path)
 
 
 def _rel(path: Path, root: Path) -> str:
