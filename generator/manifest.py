@@ -9,12 +9,13 @@ import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
 from cortexdb._contract import SESSION_PLACEHOLDER
 
 from .diagnostics import Diagnostic, GeneratorError, display_path
+from .paths import clashes, file_problem
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -43,18 +44,6 @@ class Disk(Protocol):
 
     def listing(self, folder: Path) -> list[Path] | None:
         """The entries of `folder`, sorted; None when it is not a folder; OSError when unreadable."""
-
-
-def lexically_leaves(relative: str) -> bool:
-    """True when `relative`, read as a path alone, leaves the folder it is relative to.
-
-    Judged for every platform: the frozen module is pure Python, so a database path that a
-    Linux build accepts must also stay inside the data dir on Windows (`C:x.db`, `C:/x.db`).
-    """
-    pure = PurePosixPath(relative)
-    if pure.is_absolute() or Path(relative).is_absolute() or ".." in pure.parts or "\\" in relative:
-        return True
-    return bool(PureWindowsPath(relative).drive) or "\0" in relative
 
 
 @dataclass(frozen=True)
@@ -216,6 +205,9 @@ def _validate(path: Path, shown: str, text: str, data: dict[str, Any], disk: Dis
     if not IDENTIFIER.fullmatch(ledger):
         report(where.key(gen_line, "ledger"), "MF003",
                f"'generator.ledger' must be a plain SQL identifier, not {ledger!r}")
+    elif ledger.lower().startswith("sqlite_"):  # SQLite refuses to create such a table
+        report(where.key(gen_line, "ledger"), "MF003",
+               f"'generator.ledger' = {ledger!r}: SQLite reserves the names that start with sqlite_")
     if leaves(root, migrations_rel):
         report(where.key(gen_line, "migrations"), "MF008",
                f"'generator.migrations' = {migrations_rel!r} leaves the project folder")
@@ -284,23 +276,21 @@ def _databases(raw: Any, where: _Locator, report: Any) -> dict[str, Database]:
                    f"unknown key 'databases.{_key(name)}.{_key(key)}' (known: file, purpose)")
         file = _string(table, "file", None, line, where, report, f"databases.{_key(name)}")
         purpose = _string(table, "purpose", "", line, where, report, f"databases.{_key(name)}")
-        if isinstance(table.get("file"), str):  # "" too: the data dir itself is no database file
-            check = file.replace(SESSION_PLACEHOLDER, "x")
-            if not file.isprintable():  # a newline, an escape code, a right-to-left override
-                report(where.key(line, "file"), "MF003",
-                       f"'databases.{_key(name)}.file' = {file!r} holds a control or other unprintable character")
-            elif "{" in check or "}" in check:
-                report(where.key(line, "file"), "MF003",
-                       f"'databases.{_key(name)}.file' = {file!r}: the only placeholder is {SESSION_PLACEHOLDER}")
-            elif lexically_leaves(check) or not check.endswith(".db"):
-                report(where.key(line, "file"), "MF008",
-                       f"'databases.{_key(name)}.file' = {file!r} must be a .db path inside the data dir")
+        problem = file_problem(file) if isinstance(table.get("file"), str) else None  # "" too
+        if problem is not None:
+            code, why = problem
+            report(where.key(line, "file"), code, f"'databases.{_key(name)}.file' = {file!r} {why}")
         found[name] = Database(name=name, file=file, purpose=purpose, line=line)
     # `x.db`, `./x.db` and `X.db` are one file (the last on case-insensitive file systems).
     files = [PurePosixPath(db.file).as_posix().casefold() for db in found.values()]
     for db in found.values():
         if files.count(PurePosixPath(db.file).as_posix().casefold()) > 1:
             report(db.line, "MF003", f"'databases.{_key(db.name)}.file' = {db.file!r} is used by another database")
+    valid = {db.name: db.file for db in found.values() if isinstance(raw[db.name].get("file"), str)
+             and file_problem(db.file) is None}
+    for name, why in clashes(valid).items():
+        db = found[name]
+        report(where.key(db.line, "file"), "MF003", f"'databases.{_key(name)}.file' = {db.file!r} {why}")
     return found
 
 
@@ -379,13 +369,18 @@ def _check_numbers(migrations: list[Migration], where: _Locator, report: Any) ->
                    f"(line {first.line})")
         else:
             seen[migration.version] = migration
-    if not seen:
-        return
-    for number in range(1, max(seen) + 1):
-        if number not in seen:
-            after = max((m for m in seen.values() if m.version < number), key=lambda m: m.version, default=None)
+        if migration.version == 0:
+            report(migration.line, "MF007", f"migration number 000 ({migration.file}): numbers start at 001")
+    numbers = sorted(seen)
+    # A few missing numbers one finding each; a wider gap one finding: a migration numbered
+    # 1000 alone is one mistake, not 999.
+    for low, high in zip([0, *numbers], numbers, strict=False):
+        after = seen.get(low)
+        gap = [f"number {n:03d}" for n in range(low + 1, high)] if high - low <= 4 else [
+            f"numbers {low + 1:03d} to {high - 1:03d}"]
+        for missing in gap:
             report(after.line if after else 1, "MF007",
-                   f"missing migration number {number:03d}: numbers must run 001, 002, ... without gaps")
+                   f"missing migration {missing}: numbers must run 001, 002, ... without gaps")
 
 
 def _check_unlisted(listed: set[str], migrations_dir: Path, migrations_rel: str, shown: str,

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from . import cache
 from .diagnostics import Diagnostic, GeneratorError, display_path
-from .manifest import Manifest, Migration, lexically_leaves, parse_manifest
+from .manifest import Manifest, Migration, parse_manifest
+from .paths import lexically_leaves
 
 
 class FileSystem:
