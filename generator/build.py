@@ -171,14 +171,34 @@ def build_database(job: DatabaseJob) -> DatabaseShare:
         diagnostics.extend(found)
         if item is not None:
             compiled.append(item)
-    # A database whose SQL does not even parse is not proven: its errors are already reported.
-    broken = {d.path for d in diagnostics if d.code == "MG100"}
-    if any(c.shown in broken for c in compiled):
-        return DatabaseShare(job.name, compiled, diagnostics, None, 0)
+    # A database whose SQL does not even parse is not proven; what else SQLite rejects in it is
+    # reported all at once, as `lint` reports it.
+    broken = [d for d in diagnostics if d.code == "MG100"]
+    if broken:
+        return DatabaseShare(job.name, compiled, diagnostics + _every_rejected_statement(compiled, broken),
+                             None, 0)
     plan = [ProofInput(version=c.migration.version, path=c.shown, steps=c.steps, flags=c.flags,
                        allowed=c.allowed) for c in compiled]
     schema, found, proven = prove_database(plan, job.ledger)
+    rejected = [d for d in found if d.code == "MG100"]
+    if rejected:  # the proof stops at a database's first one: the walk finds them all
+        walked = _every_rejected_statement(compiled, [])
+        lines = {(d.path, d.line) for d in walked}
+        found = walked + [d for d in found if d not in rejected or (d.path, d.line) not in lines]
     return DatabaseShare(job.name, compiled, diagnostics + found, schema, proven)
+
+
+def _every_rejected_statement(compiled: Sequence[CompiledFile], reported: Sequence[Diagnostic]) -> list[Diagnostic]:
+    """What the schema walk (the one `lint` runs) finds in these files beyond `reported`."""
+    from .analyze import analyze
+    from .schemawalk import SchemaWalk
+
+    walk = SchemaWalk()
+    try:
+        return [d for c in compiled for d in walk.check(
+            c.shown, analyze(c.shown, c.text), skip={(r.line, r.col) for r in reported if r.path == c.shown})]
+    finally:
+        walk.close()
 
 
 def _warm_up() -> None:

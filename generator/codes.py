@@ -68,11 +68,13 @@ CODES: dict[str, Code] = {c.code: c for c in (
          "a statement that cannot run inside the migration's transaction (`BEGIN`, `COMMIT`, `VACUUM`, "
          "`ATTACH`, `PRAGMA journal_mode`, ...)", _L),
     Code("MG009", "foreign-keys-pragma", _I, False,
-         "`PRAGMA foreign_keys` (info: the runtime runs the migration with foreign keys off)", _L),
+         "`PRAGMA foreign_keys` (info: the runtime runs the migration with foreign keys off when SQLite reads "
+         "one of its values as off)", _L),
     Code("MG010", "destructive", _E, False,
          "`DROP TABLE` / `DROP COLUMN` of something an earlier migration created", _L),
     Code("MG100", "syntax-error", _E, False,
-         "syntax error: sqlglot or SQLite rejects the statement", _L),
+         "SQLite rejects the statement: it does not parse (each statement judged alone), or, with a manifest, "
+         "it names a table or column its earlier migrations do not give", _L),
     Code("MG200", "not-idempotent", _E, False,
          "the proof: a second run of the migration fails or changes the schema or rows", _P),
     Code("MG300", "lock-unreadable", _E, False, "the lock cannot be read or has a malformed line", _K),

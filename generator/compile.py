@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cortexdb._contract import add_column_step, sql_step
+
 from .analyze import StatementInfo, analyze
 from .checksum import canonical_checksum, legacy_checksum, raw_checksum
 from .diagnostics import Diagnostic
 from .lint import LintContext, lint_report
 from .manifest import Migration
 from .project import decode_sql
+from .sqlcheck import is_foreign_keys_pragma, turns_foreign_keys_off
 
 FOREIGN_KEYS_OFF = "foreign_keys_off"
-_OFF_VALUES = {"off", "0", "false", "no"}
 
 
 @dataclass(frozen=True)
@@ -65,18 +67,17 @@ def compile_statements(infos: list[StatementInfo]) -> CompiledMigration:
     The pragma is a no-op inside a transaction, so the runtime sets it around the migration's
     transaction instead of running it as a statement.
     """
-    steps: list[tuple[object, ...]] = []
-    flags: set[str] = set()
-    for info in infos:
-        statement = info.statement
-        if info.pragma is not None and info.pragma[0] == "foreign_keys":
-            value = (info.pragma[1] or "").strip().strip("'\"").lower()
-            if value in _OFF_VALUES:
-                flags.add(FOREIGN_KEYS_OFF)
-            continue
-        if info.add_column is not None:
-            table, column, text = info.add_column
-            steps.append(("add_column", statement.line, text, table, column))
-        else:
-            steps.append(("sql", statement.line, statement.text))
-    return CompiledMigration(steps=tuple(steps), flags=tuple(sorted(flags)))
+    steps = tuple(step for step in map(step_of, infos) if step is not None)
+    flags = (FOREIGN_KEYS_OFF,) if turns_foreign_keys_off(infos) else ()
+    return CompiledMigration(steps=steps, flags=flags)
+
+
+def step_of(info: StatementInfo) -> tuple[object, ...] | None:
+    """The runtime's step for one statement; None for `PRAGMA foreign_keys` (a flag instead)."""
+    if is_foreign_keys_pragma(info):
+        return None
+    line = info.statement.line
+    if info.add_column is not None:
+        table, column, text = info.add_column
+        return add_column_step(line, text, table, column)
+    return sql_step(line, info.statement.text)

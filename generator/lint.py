@@ -23,16 +23,19 @@ from dataclasses import dataclass
 from .analyze import StatementInfo, analyze
 from .codes import UNSUPPRESSIBLE, severity
 from .diagnostics import Diagnostic, Severity
+from .sqlcheck import REJECTED, parse_problems, turns_foreign_keys_off
 from .sqlsplit import LineIndex
 from .suppress import check_allow, noqa_by_statement
 from .tracking import LintContext, Tracker, shown
 
 _GUARD_RULES = {"TABLE": "MG001", "INDEX": "MG002", "VIEW": "MG003", "TRIGGER": "MG003"}
 _GUARD_RULES["VIRTUAL TABLE"] = "MG003"
-_FK_MESSAGE = (
-    "PRAGMA foreign_keys is handled by the runtime: this migration runs with foreign keys off"
-    " and is checked with PRAGMA foreign_key_check before commit"
-)
+_FK_MESSAGES = {
+    True: "PRAGMA foreign_keys is handled by the runtime: this migration runs with foreign keys off"
+          " and is checked with PRAGMA foreign_key_check before commit",
+    False: "PRAGMA foreign_keys is handled by the runtime: it does not run, and no statement of this migration"
+           " turns foreign keys off (as SQLite reads the values), so the migration runs with them on",
+}
 _OUTSIDE_PRAGMAS = {
     "journal_mode": "cannot change inside the migration's transaction; the runtime sets it",
     "synchronous": "cannot change inside the migration's transaction; the runtime sets it",
@@ -104,9 +107,11 @@ def lint_report(
     noqa, problems = noqa_by_statement(path, text, infos, lines)
     problems += check_allow(path, allow or {}, allow_origin)
     tracker = Tracker(context if context is not None else LintContext())
+    rejected = parse_problems(infos)
+    foreign_keys_off = turns_foreign_keys_off(infos)
     allowed: list[Allowed] = []
     for index, info in enumerate(infos):
-        for finding in _findings(path, info, tracker):
+        for finding in _findings(path, info, tracker, rejected.get(index), foreign_keys_off):
             reason = noqa.get(index, {}).get(finding.code, "").strip()
             origin = "noqa"
             if not reason:
@@ -127,7 +132,8 @@ def _diagnostic(path: str, info: StatementInfo, code: str, message: str) -> Diag
     return Diagnostic(path, s.line, s.col, code, message, severity(code))
 
 
-def _findings(path: str, info: StatementInfo, tracker: Tracker) -> list[Diagnostic]:
+def _findings(path: str, info: StatementInfo, tracker: Tracker, rejected: str | None,
+              foreign_keys_off: bool) -> list[Diagnostic]:
     if info.parse_error is not None:
         return [info.parse_error]
     found: list[tuple[str, str]] = []
@@ -155,15 +161,17 @@ def _findings(path: str, info: StatementInfo, tracker: Tracker) -> list[Diagnost
             " if it only runs once, inside this migration's transaction"
         )
         found.append(("MG007", message))
-    found += _transaction_findings(info)
+    found += _transaction_findings(info, foreign_keys_off)
     destroyed = tracker.apply(info)
     if destroyed:
         message = f"{destroyed} an earlier migration created: allow it with a reason"
         found.append(("MG010", message))
+    if rejected is not None:  # beside what else is wrong with it: every problem at once
+        found.append(("MG100", REJECTED + rejected))
     return [_diagnostic(path, info, code, message) for code, message in found]
 
 
-def _transaction_findings(info: StatementInfo) -> list[tuple[str, str]]:
+def _transaction_findings(info: StatementInfo, foreign_keys_off: bool) -> list[tuple[str, str]]:
     if info.transaction_control:
         return [("MG008", f"{info.verb} here breaks the transaction the runtime runs this in")]
     if info.verb == "VACUUM":
@@ -174,7 +182,7 @@ def _transaction_findings(info: StatementInfo) -> list[tuple[str, str]]:
         return []
     pragma, value = info.pragma
     if pragma == "foreign_keys":
-        return [("MG009", _FK_MESSAGE)]
+        return [("MG009", _FK_MESSAGES[foreign_keys_off])]
     if pragma == "wal_checkpoint":
         return [("MG008", "PRAGMA wal_checkpoint cannot run inside the migration's transaction")]
     if pragma in _OUTSIDE_PRAGMAS and value is not None:

@@ -2,8 +2,9 @@
 order, with which context and `allow`; and `--fix`.
 
 With a manifest, the files it lists are read as the build reads them (project.py) and linted
-in version order per database, so MG010 knows what earlier migrations created and each
-file gets its manifest `allow`. Other files are linted alone.
+in version order per database, so MG010 knows what earlier migrations created, each file
+gets its manifest `allow`, and each is checked against the schema its earlier migrations
+give (schemawalk.py). Other files are linted alone.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .analyze import analyze
 from .diagnostics import Diagnostic, display_path
 from .fix import fix_text
-from .lint import LintContext, lint_file
+from .lint import LintContext, lint_file, lint_report
 from .manifest import Migration
 from .outputs import write_if_changed
 from .project import decode_sql, read_project, read_sql_file, sql_files
+from .schemawalk import SchemaWalk
 
 
 @dataclass
@@ -65,6 +68,7 @@ def lint_paths(manifest_path: Path, paths: Sequence[Path], *, fix: bool = False)
     if project is not None:
         manifest_shown = display_path(project.manifest.path)
         contexts: dict[str, LintContext] = {}
+        walks: dict[str, SchemaWalk] = {}  # each database's schema so far, for `no such table`
         for migration in project.manifest.migrations:
             context = contexts.setdefault(migration.database, LintContext(set(), set()))
             resolved = migration.path.resolve()
@@ -74,14 +78,20 @@ def lint_paths(manifest_path: Path, paths: Sequence[Path], *, fix: bool = False)
                 target = _Target(migration.path, shown, decode_sql(shown, project.source(migration)), migration)
             else:
                 target = asked
+            walk = walks.get(migration.database) or walks.setdefault(migration.database, SchemaWalk())
             if isinstance(target.text, Diagnostic):
                 found = [target.text]
             else:
-                found = lint_file(target.shown, target.text, allow=migration.allow, context=context,
-                                  allow_origin=(manifest_shown, migration.line))
+                infos = analyze(target.shown, target.text)
+                found = lint_report(target.shown, target.text, allow=migration.allow, context=context,
+                                    allow_origin=(manifest_shown, migration.line), infos=infos).diagnostics
+                broken = {(d.line, d.col) for d in found if d.code == "MG100"}
+                found = sorted(found + walk.check(target.shown, infos, skip=broken))
             if resolved in targets:
                 diagnostics.extend(found)
                 done.add(resolved)
+        for walk in walks.values():
+            walk.close()
     loose = LintContext(set(), set())
     for resolved, target in targets.items():
         if resolved in done:
