@@ -71,7 +71,8 @@ CODES: dict[str, Code] = {c.code: c for c in (
          "`PRAGMA foreign_keys` (info: the runtime runs the migration with foreign keys off when SQLite reads "
          "one of its values as off)", _L),
     Code("MG010", "destructive", _E, False,
-         "`DROP TABLE` / `DROP COLUMN` of something an earlier migration created", _L),
+         "`DROP TABLE` / `DROP COLUMN` of something an earlier migration created (`main.` and `temp.` and TEMP "
+         "tables of the same name resolved as SQLite resolves them)", _L),
     Code("MG100", "syntax-error", _E, False,
          "SQLite rejects the statement: it does not parse (each statement judged alone), or, with a manifest, "
          "it names a table or column its earlier migrations do not give", _L),

@@ -31,28 +31,41 @@ class Tracker:
         self.local_columns: set[tuple[str, str]] = set()
         self.temporary: set[str] = set()  # TEMP tables: gone with the connection, never "earlier"
 
+    def _is_temporary(self, info: StatementInfo, table: str) -> bool:
+        """Whether `info`'s table is a TEMP one, as SQLite resolves the name: `temp.t` is, `main.t`
+        is not, and an unqualified `t` is the TEMP table while one of that name exists."""
+        schema = (info.schema or "").lower()
+        if schema in ("temp", "temporary"):
+            return True
+        return not schema and table in self.temporary
+
     def apply(self, info: StatementInfo) -> str | None:
         """Record what `info` creates or removes; describe it if it destroys earlier work."""
         if info.parse_error is not None or info.name is None:
             return None
         table = info.name.lower()
         tables, columns = self.context.created_tables, self.context.created_columns
-        if info.verb == "CREATE" and info.object_type in ("TABLE", "VIRTUAL TABLE"):
-            if info.temporary:
-                self.temporary.add(table)
-            elif table not in tables:
+        creates = info.verb == "CREATE" and info.object_type in ("TABLE", "VIRTUAL TABLE")
+        if creates and (info.temporary or (info.schema or "").lower() in ("temp", "temporary")):
+            self.temporary.add(table)
+        elif info.verb in ("DROP", "ALTER") and self._is_temporary(info, table):
+            # A TEMP table is gone with the connection, never an earlier migration's work.
+            if info.verb == "DROP" and info.object_type == "TABLE":
+                self.temporary.discard(table)
+            elif info.alter_action == "RENAME" and info.renamed:
+                self.temporary.discard(table)
+                self.temporary.add(info.renamed[1].lower())
+        elif creates:
+            if table not in tables:
                 tables.add(table)
                 self.local_tables.add(table)
                 for column in info.columns:
                     columns.add((table, column.lower()))
                     self.local_columns.add((table, column.lower()))
         elif info.verb == "DROP" and info.object_type == "TABLE":
-            if table in self.temporary:  # a TEMP table shadows a main one of the same name
-                self.temporary.discard(table)
-                return None
             earlier = table in tables and table not in self.local_tables
             self._forget(table)
-            return f"DROP TABLE {shown(info.name)} destroys a table" if earlier else None
+            return f"DROP TABLE {_qualified(info)} destroys a table" if earlier else None
         elif info.alter_action == "RENAME" and info.renamed:
             self._rename_table(table, info.renamed[1].lower())
         elif info.alter_action == "RENAME COLUMN" and info.renamed:
@@ -73,7 +86,7 @@ class Tracker:
             columns.discard(dropped)
             self.local_columns.discard(dropped)
             if earlier:
-                return f"ALTER TABLE {shown(info.name)} DROP COLUMN {shown(info.dropped_column)} destroys a column"
+                return f"ALTER TABLE {_qualified(info)} DROP COLUMN {shown(info.dropped_column)} destroys a column"
         return None
 
     def _forget(self, table: str) -> None:
@@ -91,3 +104,9 @@ class Tracker:
             moved = {c for c in group if c[0] == old}
             group.difference_update(moved)
             group.update((new, column) for _, column in moved)
+
+
+def _qualified(info: StatementInfo) -> str:
+    """The table as the statement names it: `main.users` stays qualified in the message."""
+    name = shown(info.name or "?")
+    return f"{shown(info.schema)}.{name}" if info.schema else name
