@@ -14,9 +14,9 @@ fresh project five folders deep in a sandbox: whatever a `..` in the manifest po
 the sandbox, where a snapshot shows that nothing outside the outputs was written.
 
 Budgets: `make test` runs the unmarked tests, 3,002 examples (test_fuzz_sql.py 1,650,
-test_fuzz_projects.py 1,212, test_fuzz_frozen.py 140; tests/test_paths.py 300 more);
-`make soak` (CORTEXDB_SOAK=1, `-m soak`) runs their `_soak` twins under the `cortexdb-soak`
-profile, 60,040 examples (and 6,000).
+test_fuzz_projects.py 1,212, test_fuzz_frozen.py 140; tests/test_paths.py 300 more, and 210 in
+test_manifest_runtime.py and test_agreement.py); `make soak` (CORTEXDB_SOAK=1, `-m soak`) runs
+their `_soak` twins under the `cortexdb-soak` profile, 60,040 examples (and 6,000 and 4,200).
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ import cortexdb
 from cortexdb._contract import SESSION_PLACEHOLDER
 
 PLACEHOLDER = SESSION_PLACEHOLDER
-FOLDERS = ["", "", "sub/", "sessions/", "./", "sub//", "Sub/", f"{PLACEHOLDER}/", "a/b/"]
+FOLDERS = ["", "", "sub/", "sessions/", "./", "sub//", "Sub/", f"{PLACEHOLDER}/", "a/b/", "main.db/", "x.db/"]
 STEMS = ["main", "Main", "x", f"{PLACEHOLDER}", f"s_{PLACEHOLDER}", f"{PLACEHOLDER}_s", f"m{PLACEHOLDER}",
          f"{PLACEHOLDER}{PLACEHOLDER}", f"{PLACEHOLDER}.{PLACEHOLDER}", "s_main", "main_s", "ma", "in"]
 SUFFIXES = [".db", ".db", ".db", "_s.db", ".x.db", "n.db"]
