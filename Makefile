@@ -52,7 +52,7 @@ soak: $(STAMP) $(SQLD_STAMP) migrations
 # hour on 2 cores. The mutants tried, by module path: rename a module, rename it here too.
 # Of generator/build.py only the writers are tried.
 MUTATE := cortexdb._apply.* cortexdb._plan.* cortexdb._ledger.* generator.checksum.* generator.prove.* \
-	generator.build.x_write_if_changed__mutmut_* generator.build.x_write_outputs__mutmut_*
+	generator.outputs.x_write_if_changed__mutmut_* generator.outputs.x_write_outputs__mutmut_*
 mutate: $(STAMP) $(SQLD_STAMP) migrations
 	rm -rf mutants
 	CORTEX_SQLD_BIN="$$($(PY) tools/install-sqld --venv $(VENV) 2>/dev/null)" \

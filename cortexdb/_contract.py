@@ -70,6 +70,14 @@ class Step:
         return f"Step({self.kind!r}, line={self.line}, {self.sql[:40]!r})"
 
 
+def sql_step(line: int, statement: str) -> RawStep:
+    return (SQL, line, statement)
+
+
+def add_column_step(line: int, statement: str, table: str, column: str) -> RawStep:
+    return (ADD_COLUMN, line, statement, table, column)
+
+
 def check_step(raw: object) -> bool:
     """True when `raw` has the layout above (a malformed frozen module must not run)."""
     if not isinstance(raw, tuple) or not raw or _STEP_SIZES.get(raw[0]) != len(raw):

@@ -19,7 +19,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 from .checksum import C1_PREFIX, CANONICAL_PREFIX, canonical_checksum
 from .diagnostics import Diagnostic, Severity
@@ -97,13 +96,13 @@ def parse_lock(text: str, shown: str) -> tuple[list[tuple[int, LockEntry]], list
     return entries, problems
 
 
-def read_lock(path: Path, shown: str) -> tuple[dict[int, LockEntry], list[Diagnostic]]:
-    """The entries of the lock file ({} when it does not exist) and any problem with it."""
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
+def read_lock(data: bytes | None, shown: str) -> tuple[dict[int, LockEntry], list[Diagnostic]]:
+    """The entries of the lock file's bytes ({} when there is none) and any problem with them."""
+    if data is None:
         return {}, []
-    except (OSError, UnicodeDecodeError) as exc:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
         return {}, [Diagnostic(shown, 1, 1, "MG300", f"cannot read the lock file: {exc}")]
     parsed, problems = parse_lock(text, shown)
     entries: dict[int, LockEntry] = {}

@@ -7,12 +7,13 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 from project import ROOT, assert_pure_data, env, generator, load_frozen, write_project
 
+from generator import build as pipeline
 from generator import workers
+from generator.project import read_project
 
 HOSTILE_SQL = (
     "-- triple quotes, backslashes, template syntax, code, non-ASCII\n"
@@ -204,9 +205,7 @@ def _three_databases(root: Path) -> Path:
 
 
 def _outcome(project: Path, jobs: int) -> tuple[object, ...]:
-    from generator.build import generate
-
-    result = generate(project / "manifest.toml", use_cache=False, jobs=jobs)
+    result = pipeline.generate(read_project(project / "manifest.toml", with_cache=False), jobs=jobs)
     return result.files, result.diagnostics, result.summary(), result.proven
 
 
@@ -232,20 +231,20 @@ def test_worker_processes_build_exactly_what_one_process_builds(tmp_path: Path) 
 
 
 _PARENT = os.getpid()
-_BUILD_DATABASE = workers.build_database
+_BUILD_DATABASE = pipeline.build_database
 
 
-def _dies_in_a_worker(manifest: Any, name: str, migrations: Any) -> workers.DatabaseShare:
+def _dies_in_a_worker(job: pipeline.DatabaseJob) -> pipeline.DatabaseShare:
     """build_database, but database b's worker dies as one killed by the OOM killer would."""
-    if os.getpid() != _PARENT and name == "b":
+    if os.getpid() != _PARENT and job.name == "b":
         os._exit(9)
-    return _BUILD_DATABASE(manifest, name, migrations)
+    return _BUILD_DATABASE(job)
 
 
 def test_a_worker_that_dies_is_replaced_by_this_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     project = _three_databases(tmp_path)
     alone = _outcome(project, jobs=1)
-    monkeypatch.setattr(workers, "build_database", _dies_in_a_worker)  # forked workers inherit it
+    monkeypatch.setattr(pipeline, "build_database", _dies_in_a_worker)  # forked workers inherit it
     assert _outcome(project, jobs=2) == alone
 
 

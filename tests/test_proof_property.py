@@ -12,8 +12,10 @@ from project import load_frozen, write_project
 
 import cortexdb
 from cortexdb._contract import read_schema
-from generator.build import generate, write_outputs
+from generator.build import generate
+from generator.outputs import write_outputs
 from generator.populate import Populator
+from generator.project import read_project
 from generator.tables import TableIndex, describe
 
 BASE = "CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, name TEXT NOT NULL, n INTEGER DEFAULT 0);\n"
@@ -46,7 +48,7 @@ migration_lists = st.integers(min_value=1, max_value=4).flatmap(
 def _built(root: Path, sqls: list[str]) -> object | None:
     files = {f"{n:03d}_m.sql": sql for n, sql in enumerate([BASE, *sqls], start=1)}
     project = write_project(root, files)
-    result = generate(project / "manifest.toml", use_cache=False, jobs=1)
+    result = generate(read_project(project / "manifest.toml", with_cache=False), jobs=1)
     if result.failed:
         return None
     write_outputs(result)
