@@ -82,6 +82,9 @@ CODES: dict[str, Code] = {c.code: c for c in (
          "the proof on data: a statement fails on a database whose tables hold rows", _P),
     Code("MG202", "new-unique-key", _W, False,
          "warning: a UNIQUE index or constraint new on a table an earlier migration made", _P),
+    Code("MG203", "rows-lost", _E, False,
+         "the proof on data: a table holds fewer rows after the migration, and no DELETE of it names it (an "
+         "`INSERT OR IGNORE` copy that skips the rows a rebuilt table refuses, a cascade)", _P),
     Code("MG300", "lock-unreadable", _E, False, "the lock cannot be read or has a malformed line", _K),
     Code("MG301", "lock-number-conflict", _E, False,
          "two branches added the same number: conflict markers left in the lock, a version locked twice, or a "
@@ -102,7 +105,7 @@ CODES: dict[str, Code] = {c.code: c for c in (
 
 LINT_CODES = frozenset(code for code, entry in CODES.items() if entry.kind is Kind.LINT)
 #: Codes a `noqa` or an `allow` may name: the lint's, and the proof-on-data findings (datawalk.py).
-ALLOWABLE = LINT_CODES | {"MG201", "MG202"}
+ALLOWABLE = LINT_CODES | {"MG201", "MG202", "MG203"}
 #: Lint codes no reason can suppress: a bad suppression, a statement SQLite cannot run.
 UNSUPPRESSIBLE = frozenset({"MG000", "MG100"})
 FIXABLE = frozenset(code for code, entry in CODES.items() if entry.fixable)

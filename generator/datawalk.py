@@ -13,6 +13,13 @@ afresh, so one mistake gives one finding rather than one per later migration.
 
 MG202 is the warning synthetic rows cannot make reliable: a unique key new on a table an
 earlier migration made (real rows may repeat where synthetic ones happen not to).
+
+MG203 is rows lost without a DELETE: a table that held rows before the migration holds fewer
+after it, and no DELETE statement of the migration names it. The guard MG006 asks for makes
+this easy to write: `INSERT OR IGNORE INTO t_new SELECT ... FROM t` in a rebuild skips, with
+no error, every row the new table's CHECK, NOT NULL or UNIQUE refuses; and a rebuild's `DROP
+TABLE` with foreign keys on deletes the child rows of an `ON DELETE CASCADE`. SQLite counts
+the rows; the authorizer says which tables the migration wrote, so only those are counted.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from cortexdb._contract import Step, name_key
 from .diagnostics import Diagnostic, Severity
 from .populate import Populator
 from .scratch import Failure, Scratch
+from .sqltokens import QUOTED, WORD, significant, tokenize
 from .tables import Table, TableIndex, UniqueKey, describe
 
 if TYPE_CHECKING:
@@ -36,6 +44,7 @@ class DataWalk:
         self.populator = Populator(scratch.conn)
         self.index = TableIndex()  # the schema at the last fill
         self.tables: dict[str, Table] = {}  # name_key -> the table as last described
+        self.counts: dict[str, int] = {}  # name_key -> its rows, for the tables in `tables`
 
     def close(self) -> None:
         self.scratch.close()
@@ -48,10 +57,33 @@ class DataWalk:
         found = [d for f in failures if (d := self._failure(proof, f)) is not None]
         if failures:
             self.scratch.copy_from(empty)
-            self.index, self.tables = TableIndex(), {}
+            self.index, self.tables, self.counts = TableIndex(), {}, {}
             self._fill(empty)
             return found
+        found += self._lost_rows(proof)
         return found + self._new_unique_keys(proof, earlier, self._fill(empty))
+
+    def _lost_rows(self, proof: ProofInput) -> list[Diagnostic]:
+        """MG203 for each table that held rows and holds fewer, with no DELETE naming it."""
+        found = []
+        for key in sorted(self.scratch.touched.written_in_run & self.counts.keys()):
+            before, now = self.counts[key], self.scratch.count_rows(key)
+            if now is None:  # dropped (MG010 reports that)
+                del self.counts[key]
+                continue
+            self.counts[key] = now
+            if now >= before or _deletes_from(proof, key):
+                continue
+            line = _first_naming(proof, key)
+            if proof.allowance(line, "MG203") is None:
+                found.append(Diagnostic(
+                    proof.path, line, 1, "MG203",
+                    f"table {self.tables[key].name} held {before} rows before this migration and {now} after it, "
+                    "with no DELETE: rows are lost without an error (an INSERT OR IGNORE copy skips every row the "
+                    "new table refuses; a DROP TABLE with foreign keys on cascades); make the copy keep every row "
+                    "(fix or remove the rows the new constraints refuse first, or run with PRAGMA "
+                    "foreign_keys=OFF), or allow MG203 with a reason"))
+        return found
 
     def _failure(self, proof: ProofInput, failure: Failure) -> Diagnostic | None:
         if proof.allowance(failure.line, "MG201") is not None:
@@ -79,6 +111,11 @@ class DataWalk:
                      and (t := describe(self.scratch.conn, *found)) is not None]
         self.tables.update((name_key(t.name), t) for t in described)
         self.populator.fill(described)
+        for table in described:
+            if (rows := self.scratch.count_rows(table.name)) is not None:
+                self.counts[name_key(table.name)] = rows
+        for key in set(self.counts) - set(self.tables):
+            del self.counts[key]
         return described
 
     def _new_unique_keys(self, proof: ProofInput, earlier: dict[str, Table], changed: list[Table]
@@ -104,6 +141,38 @@ def _unique_message(table: Table, key: UniqueKey) -> str:
     what = f"UNIQUE index {key.index}" if key.explicit else "a UNIQUE or PRIMARY KEY constraint"
     return (f"{what} on {table.name} ({columns}), a table an earlier migration made: a database whose rows "
             "repeat these values fails here; remove the duplicates first, or allow MG202 with a reason")
+
+
+def _names(sql: str) -> tuple[list[str], set[str]]:
+    """A statement's words (upper case) and the name_key of every name it spells."""
+    words: list[str] = []
+    names: set[str] = set()
+    for kind, start, end in significant(tokenize(sql)):
+        text = sql[start:end]
+        if kind == WORD:
+            words.append(text.upper())
+            names.add(name_key(text))
+        elif kind == QUOTED:
+            names.add(name_key(text[1:-1].replace(text[0] * 2, text[0]) if text[0] != "[" else text[1:-1]))
+    return words, names
+
+
+def _deletes_from(proof: ProofInput, key: str) -> bool:
+    """Whether a DELETE statement of the migration (`WITH ... DELETE` too) names the table."""
+    for raw in proof.steps:
+        words, names = _names(Step(raw).sql)
+        if words and (words[0] == "DELETE" or (words[0] == "WITH" and "DELETE" in words)) and key in names:
+            return True
+    return False
+
+
+def _first_naming(proof: ProofInput, key: str) -> int:
+    """The line of the migration's first statement that names the table (else its first)."""
+    steps = [Step(raw) for raw in proof.steps]
+    for step in steps:
+        if key in _names(step.sql)[1]:
+            return int(step.line)
+    return int(steps[0].line) if steps else 1
 
 
 def _line_naming(proof: ProofInput, names: list[str]) -> int:

@@ -237,6 +237,13 @@ class Scratch:
             return None
         return hashlib.sha256("\0".join(sorted(map(repr, rows))).encode()).hexdigest()
 
+    def count_rows(self, table: str) -> int | None:
+        """How many rows the table holds; None when there is no such table."""
+        try:
+            return int(self.conn.execute(f"SELECT count(*) FROM {quote_identifier(table)}").fetchone()[0])
+        except sqlite3.Error:
+            return None
+
     def _has_rows(self, table: str) -> bool:
         try:
             return self.conn.execute(f"SELECT 1 FROM {quote_identifier(table)} LIMIT 1").fetchone() is not None
