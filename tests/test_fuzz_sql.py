@@ -22,7 +22,8 @@ from generator.codes import LINT_CODES
 from generator.fix import FIXABLE, fix_text
 from generator.lint import LintContext, lint_file, lint_report
 from generator.sqlsplit import LineIndex, split
-from generator.sqltokens import COMMENT, SPACE, tokenize
+from generator.sqltokens import COMMENT, SPACE, significant, tokenize
+from generator.verbatim import verbatim_gaps
 
 # ---------------------------------------------------------------------------------------------
 # The library functions, directly: many more examples a second
@@ -88,7 +89,8 @@ def test_fix_only_adds_guards_and_is_idempotent(text: str) -> None:
 def test_checksums_ignore_line_endings_and_bom(text: str) -> None:
     """The legacy checksum ignores every line ending (CortexPrism normalised them all); the
     canonical one those between tokens and in comments, not those inside a literal or a quoted
-    name (data), nor a CR after a `--` comment (which SQLite ends only at LF)."""
+    name (data), nor a CR after a `--` comment (which SQLite ends only at LF), nor those in a
+    span SQLite keeps as written (a declared type over two lines: generator/verbatim.py)."""
     canonical, legacy = canonical_checksum(text), legacy_checksum(text)
     assert re.fullmatch(r"c2:[0-9a-f]{64}", canonical) and re.fullmatch(r"[0-9a-f]{1,8}", legacy)
     bom = "\ufeff" if text.startswith("\ufeff") else ""
@@ -108,16 +110,40 @@ def test_checksums_ignore_line_endings_and_bom(text: str) -> None:
 
 def _outside_literals(text: str, newline: str) -> str:
     """`text` with each line ending in whitespace and block comments written as `newline`, but
-    never a lone CR right after a `--` comment (it would continue the comment)."""
+    never a lone CR right after a `--` comment (it would continue the comment), and never in a
+    gap between tokens that SQLite keeps as text (`verbatim_gaps`: a declared type, say)."""
+    kept = _verbatim_spans(text)
     pieces, after_line_comment = [], False
     for kind, start, end in tokenize(text):
         piece = text[start:end]
-        if kind == SPACE or (kind == COMMENT and piece.startswith("/*")):
+        verbatim = any(low <= start < high for low, high in kept)
+        if not verbatim and (kind == SPACE or (kind == COMMENT and piece.startswith("/*"))):
             ending = "\n" if newline == "\r" and after_line_comment else newline
             piece = re.sub(r"\r\n|\r|\n", ending, piece)
         pieces.append(piece)
         after_line_comment = kind == COMMENT and piece.startswith("--")
     return "".join(pieces)
+
+
+def _verbatim_spans(text: str) -> list[tuple[int, int]]:
+    tokens = significant(tokenize(text))
+    raw, tails = verbatim_gaps(text, tokens)
+    return [(tokens[i - 1][2], tokens[i][1]) for i in sorted(raw | tails)]
+
+
+def test_a_line_ending_in_a_declared_type_is_meaning() -> None:
+    """Found by the property above: SQLite keeps a declared type as written, line ending and
+    comment included, so CRLF there is another type; the checksum says so too."""
+    text = "ALTER TABLE t ADD COLUMN c T-- noqa: MG001 reason\nTEMP "
+    types = set()
+    for variant in (text, text.replace("\n", "\r\n")):
+        conn = sqlite3.connect(":memory:")
+        conn.execute("CREATE TABLE t (a)")
+        conn.execute(variant)
+        types.add(conn.execute("SELECT type FROM pragma_table_info('t') WHERE name = 'c'").fetchone()[0])
+    assert len(types) == 2  # SQLite: two declared types
+    assert canonical_checksum(text) != canonical_checksum(text.replace("\n", "\r\n"))
+    assert _outside_literals(text, "\r\n") == text  # the property leaves that gap alone
 
 
 _SEPARATORS = st.lists(st.sampled_from([" ", "\n", "\t", "\r\n", "\f", "/**/", "/* c\n */", "-- c\n"]),
