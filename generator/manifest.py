@@ -163,13 +163,15 @@ def _validate(path: Path, shown: str, text: str, data: dict[str, Any], disk: Dis
     if leaves(root, migrations_rel):
         report(where.key(gen_line, "migrations"), "MF008",
                f"'generator.migrations' = {migrations_rel!r} leaves the project folder")
-    if leaves(root, output) or not output.endswith(".py"):
+    output_is_file = not leaves(root, output) and output.endswith(".py") and PurePosixPath(output).name != ""
+    if not output_is_file:
         report(where.key(gen_line, "output"), "MF008",
                f"'generator.output' = {output!r} must be a .py file inside the project folder")
     elif leaves(root, index_path(output)):  # e.g. a symlink where the index goes
         report(where.key(gen_line, "output"), "MF008",
                f"'generator.output' = {output!r}: its index {index_path(output)!r} leaves the project folder")
-    if PurePosixPath(lock) == PurePosixPath(index_path(output)):
+    # (An output that is no file name has no index to compare: `output = ""` is reported above.)
+    if output_is_file and PurePosixPath(lock) == PurePosixPath(index_path(output)):
         report(where.key(gen_line, "lock"), "MF008",
                f"'generator.lock' = {lock!r} is where the build writes the index of 'generator.output'")
     for key, value in (("migrations", migrations_rel), ("output", output), ("lock", lock)):
