@@ -4,7 +4,18 @@ Standard library only, and cheap to import: the application calls `migrate(data_
 every start, and an up-to-date data directory costs one header read per database.
 """
 
-from ._api import DatabaseResult, MigrateResult, State, migrate, open_session, status, verify
+from ._api import (
+    DatabaseResult,
+    MigrateResult,
+    State,
+    baseline,
+    history,
+    migrate,
+    open_session,
+    pending_sql,
+    status,
+    verify,
+)
 from ._errors import (
     BackupError,
     ChangedMigrationError,
@@ -22,6 +33,7 @@ from ._errors import (
     LockTimeoutError,
     MigrationFailedError,
     NotADatabaseError,
+    OperationRefusedError,
     RemoteError,
     SQLError,
     TransactionAborted,
@@ -29,6 +41,7 @@ from ._errors import (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from ._history import DatabaseHistory, HistoryEntry
     from ._inspect import DatabaseCheck, DatabaseStatus, VerifyReport
 
 
@@ -39,6 +52,10 @@ def __getattr__(name: str) -> object:
         from . import _inspect
 
         return getattr(_inspect, name)
+    if name in ("DatabaseHistory", "HistoryEntry"):
+        from . import _history
+
+        return getattr(_history, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
@@ -50,11 +67,13 @@ __all__ = [
     "CortexDBError",
     "DataDirError",
     "DatabaseCheck",
+    "DatabaseHistory",
     "DatabaseNewerError",
     "DatabaseResult",
     "DatabaseStatus",
     "ForeignKeyViolationError",
     "FrozenModuleError",
+    "HistoryEntry",
     "InvalidInputError",
     "InvalidSessionIdError",
     "LedgerError",
@@ -62,13 +81,17 @@ __all__ = [
     "MigrateResult",
     "MigrationFailedError",
     "NotADatabaseError",
+    "OperationRefusedError",
     "RemoteError",
     "SQLError",
     "State",
     "TransactionAborted",
     "VerifyReport",
+    "baseline",
+    "history",
     "migrate",
     "open_session",
+    "pending_sql",
     "status",
     "verify",
 ]

@@ -30,6 +30,8 @@ class Snapshot:
     ledger: tuple[tuple[int, str], ...]  # (version, checksum) in version order; () without a ledger
     schema: tuple[SchemaRow, ...] | None = None  # `read_schema`, when asked for
     integrity: tuple[str, ...] | None = None  # `PRAGMA quick_check` rows; None where the server owns that
+    #: (version, description, applied_at, checksum) of every ledger row, when asked for (`history`)
+    entries: tuple[tuple[int, str, str, str], ...] | None = None
 
 
 @dataclass(frozen=True)

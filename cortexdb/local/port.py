@@ -48,7 +48,7 @@ class LocalFile:
     def is_current(self, expected: int) -> bool:
         return file_is_current(self.location, expected, self.busy_timeout)
 
-    def snapshot(self, ledger: str, schema: bool = False) -> Snapshot:
+    def snapshot(self, ledger: str, schema: bool = False, entries: bool = False) -> Snapshot:
         if not _connect.check_database_file(self.location):
             return Snapshot(self.location, False, ())
         try:
@@ -61,12 +61,13 @@ class LocalFile:
                 if schema:
                     integrity = tuple(str(row[0]) for row in conn.execute("PRAGMA quick_check").fetchall())
                     live = tuple(read_schema(conn, ledger))
+                listed = tuple(_ledger.read_entries(conn, ledger, self.location)) if entries else None
                 conn.execute("ROLLBACK")
             finally:
                 conn.close()
         except sqlite3.Error as error:
             raise self._error(error) from None
-        return Snapshot(self.location, True, rows, live, integrity)
+        return Snapshot(self.location, True, rows, live, integrity, listed)
 
     def open(self) -> None:
         self.existed = self._exists()
