@@ -4,18 +4,7 @@ Standard library only, and cheap to import: the application calls `migrate(data_
 every start, and an up-to-date data directory costs one header read per database.
 """
 
-from ._api import (
-    DatabaseResult,
-    MigrateResult,
-    State,
-    baseline,
-    history,
-    migrate,
-    open_session,
-    pending_sql,
-    status,
-    verify,
-)
+from ._api import DatabaseResult, MigrateResult, State, migrate, open_session, status, verify
 from ._errors import (
     BackupError,
     ChangedMigrationError,
@@ -43,6 +32,11 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ._history import DatabaseHistory, HistoryEntry
     from ._inspect import DatabaseCheck, DatabaseStatus, VerifyReport
+    from ._ops import RestoreResult, backups, baseline, history, pending_sql, restore
+
+
+#: The operator commands' functions (`_ops`), loaded on first use like the result types below.
+_OPERATOR = ("RestoreResult", "backups", "baseline", "history", "pending_sql", "restore")
 
 
 def __getattr__(name: str) -> object:
@@ -56,6 +50,10 @@ def __getattr__(name: str) -> object:
         from . import _history
 
         return getattr(_history, name)
+    if name in _OPERATOR:
+        from . import _ops
+
+        return getattr(_ops, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
@@ -83,15 +81,18 @@ __all__ = [
     "NotADatabaseError",
     "OperationRefusedError",
     "RemoteError",
+    "RestoreResult",
     "SQLError",
     "State",
     "TransactionAborted",
     "VerifyReport",
+    "backups",
     "baseline",
     "history",
     "migrate",
     "open_session",
     "pending_sql",
+    "restore",
     "status",
     "verify",
 ]

@@ -23,11 +23,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
     from ._apply import Outcome
-    from ._catalog import Catalog, DatabaseSpec
-    from ._history import DatabaseHistory
+    from ._catalog import Catalog
     from ._index import Index
-    from ._inspect import DatabaseStatus, Snapshot, VerifyReport
-    from ._operate import Work as Write
+    from ._inspect import DatabaseStatus, VerifyReport
     from ._run import Work
 
     StrPath = str | os.PathLike[str]
@@ -284,98 +282,3 @@ def _whole(known: Catalog | Index) -> Catalog:
 
     return known if isinstance(known, Catalog) else load_catalog_for(known)
 
-
-# --- operator commands: history, baseline, repair, restore (`cortex db ...`) ---------------------
-
-
-def history(
-    data_dir: StrPath,
-    *,
-    databases: Iterable[str] | None = None,
-    urls: Mapping[str, str] | None = None,
-    busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
-    frozen: object | None = None,
-) -> list[DatabaseHistory]:
-    """Per database: every ledger row (version, file, description, applied_at, checksum kind),
-    then the pending migrations. Reads only."""
-    from ._catalog import load_catalog
-    from ._history import database_history
-
-    catalog = load_catalog(frozen)
-    return [
-        database_history(catalog.databases[target.name],
-                         target.backend(busy_timeout).snapshot(catalog.ledger, entries=True))
-        for target in resolve(catalog, os.fspath(data_dir), databases, urls)
-    ]
-
-
-def pending_sql(
-    data_dir: StrPath,
-    *,
-    databases: Iterable[str] | None = None,
-    urls: Mapping[str, str] | None = None,
-    busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
-    frozen: object | None = None,
-) -> list[tuple[DatabaseResult, list[tuple[str, list[str]]]]]:
-    """A dry run with its SQL: per database, (its result, [(migration label, the statements
-    `migrate` would run for it, in order)]). Reads only; raises the refusal `migrate` would."""
-    from ._catalog import load_catalog
-    from ._history import pending_sql as statements
-
-    catalog = load_catalog(frozen)
-    result = migrate(data_dir, databases=databases, urls=urls, dry_run=True, busy_timeout=busy_timeout,
-                     frozen=frozen)
-    return [
-        (database, [(m.label, sql) for m, sql in statements(catalog.ledger, catalog.databases[database.name],
-                                                           database.pending)])
-        for database in result.databases
-    ]
-
-
-def baseline(
-    data_dir: StrPath,
-    version: int,
-    *,
-    database: str | None = None,
-    urls: Mapping[str, str] | None = None,
-    busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
-    frozen: object | None = None,
-) -> list[str]:
-    """Record migrations up to `version` as applied, without running them, in a database that has
-    no ledger and whose live schema is the one they prove; the locations written.
-
-    The database is the one migration `version` belongs to (`database` may name it, and must
-    agree). Refuses (`OperationRefusedError`, naming the difference) otherwise."""
-    from ._baseline import baseline_work, migrations_upto, schema_after
-    from ._catalog import load_catalog
-    from ._operate import write_under_lock
-
-    catalog = load_catalog(frozen)
-    spec = _database_of(catalog, version, database)
-    migrations = migrations_upto(spec, version)
-    proven = schema_after(migrations, catalog.ledger, catalog.source)
-    written = []
-    for target in resolve(catalog, os.fspath(data_dir), [spec.name], urls):
-        def decide(rows: list[tuple[int, str]], snapshot: Snapshot) -> Write:
-            return baseline_work(spec, catalog.ledger, migrations, proven, rows, snapshot)
-
-        if write_under_lock(target, catalog.ledger, busy_timeout, "baseline", decide):
-            written.append(target.location)
-    return written
-
-
-def _database_of(catalog: Catalog, version: int, database: str | None) -> DatabaseSpec:
-    """The database migration `version` belongs to; `database`, when given, must be it."""
-    from ._errors import InvalidInputError
-
-    owner = next((spec for spec in catalog.databases.values()
-                  if any(m.version == version for m in spec.migrations)), None)
-    if database is not None:
-        named = catalog.select([database])[0]
-        if owner is not None and owner is not named:
-            raise InvalidInputError(None, f"migration {version} belongs to database {owner.name}, not {database}")
-        return named
-    if owner is None:
-        last = max((m.version for spec in catalog.databases.values() for m in spec.migrations), default=0)
-        raise InvalidInputError(None, f"this build has no migration {version} (its versions: 1 to {last})")
-    return owner
