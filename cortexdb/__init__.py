@@ -32,11 +32,11 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ._history import DatabaseHistory, HistoryEntry
     from ._inspect import DatabaseCheck, DatabaseStatus, VerifyReport
-    from ._ops import RestoreResult, backups, baseline, history, pending_sql, restore
+    from ._ops import RepairResult, RestoreResult, backups, baseline, history, pending_sql, repair, restore
 
 
 #: The operator commands' functions (`_ops`), loaded on first use like the result types below.
-_OPERATOR = ("RestoreResult", "backups", "baseline", "history", "pending_sql", "restore")
+_OPERATOR = ("RepairResult", "RestoreResult", "backups", "baseline", "history", "pending_sql", "repair", "restore")
 
 
 def __getattr__(name: str) -> object:
@@ -81,6 +81,7 @@ __all__ = [
     "NotADatabaseError",
     "OperationRefusedError",
     "RemoteError",
+    "RepairResult",
     "RestoreResult",
     "SQLError",
     "State",
@@ -92,6 +93,7 @@ __all__ = [
     "migrate",
     "open_session",
     "pending_sql",
+    "repair",
     "restore",
     "status",
     "verify",

@@ -11,17 +11,19 @@ import os
 
 from ._api import DEFAULT_BUSY_TIMEOUT, migrate
 from ._index import check_session_id
-from ._targets import resolve
+from ._targets import is_url, resolve
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Mapping, Sequence
+    from typing import Any
 
     from ._api import DatabaseResult, StrPath
     from ._catalog import Catalog, DatabaseSpec
     from ._history import DatabaseHistory
     from ._inspect import Snapshot
     from ._operate import Work as Write
+    from ._repair import ReadRows
     from .local.restore import Backup
 
 
@@ -208,3 +210,108 @@ def _database_of_file(catalog: Catalog, relative: str) -> str | None:
                 continue
             return spec.name
     return None
+
+
+class RepairResult:
+    """What `repair` did (or, with dry_run, would do) to one database."""
+
+    __slots__ = ("backup_dir", "exists", "name", "path", "realigned", "repaired", "statements")
+
+    def __init__(self, name: str, path: str, statements: list[str], realigned: list[int], repaired: bool,
+                 exists: bool = True) -> None:
+        self.exists = exists  # False: no such file yet (`migrate` creates it); nothing to repair
+        self.name = name
+        self.path = path
+        self.statements = statements  # in order, in one transaction with foreign keys off; [] when none
+        self.realigned = realigned  # versions whose ledger checksum becomes this build's
+        self.repaired = repaired  # False for a dry run and for a database that needed nothing
+        self.backup_dir: str | None = None  # where the file was saved before its repair
+
+    def __repr__(self) -> str:
+        return f"RepairResult({self.name!r}, {len(self.statements)} statement(s), repaired={self.repaired})"
+
+
+def repair(
+    data_dir: StrPath,
+    *,
+    databases: Iterable[str] | None = None,
+    urls: Mapping[str, str] | None = None,
+    dry_run: bool = False,
+    backup: bool = True,
+    busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+    frozen: object | None = None,
+) -> list[RepairResult]:
+    """Make each database's schema the proven one (tables rebuilt, indexes, views and triggers made
+    again) and realign the ledger of migrations changed after `generator unlock` when the schema
+    already is the proven one; in one transaction per database, after a backup. Refusals
+    (`OperationRefusedError`) name what stands in the way (rows, pending migrations)."""
+    from ._catalog import load_catalog
+    from ._operate import write_under_lock
+    from ._repair import repair_work
+
+    catalog = load_catalog(frozen)
+    root = os.fspath(data_dir)
+    results = []
+    keep = None
+    try:
+        for target in resolve(catalog, root, databases, urls):
+            spec = catalog.databases[target.name]
+            read_rows = None if target.remote else _row_reader(target.location, busy_timeout)
+            decided: list[tuple[list[str], list[int]]] = []
+
+            def decide(rows: list[tuple[int, str]], snapshot: Snapshot, spec: DatabaseSpec = spec,
+                       read_rows: ReadRows | None = read_rows, decided: list[Any] = decided) -> Write:
+                work = repair_work(spec, catalog.ledger, snapshot, read_rows)
+                realigned: list[int] = []
+                if work is not None:
+                    realigned = [int(params[1]) for sql, params in work[1] if sql.startswith("UPDATE")]
+                decided[:] = [(list(work[0]) if work else [], realigned)]
+                return None if dry_run else work
+
+            first = target.backend(busy_timeout).snapshot(catalog.ledger, schema=True)
+            if not first.exists:
+                results.append(RepairResult(target.name, target.location, [], [], False, exists=False))
+                continue
+            if dry_run:
+                decide([], first)
+                wrote = False
+            else:
+                if backup and keep is None and not target.remote:
+                    from .local.backups import BackupRun
+
+                    keep = BackupRun(root)
+                wrote = write_under_lock(target, catalog.ledger, busy_timeout, "repair", decide,
+                                         foreign_keys_off=True, backups=None if target.remote else keep)
+            statements, realigned = decided[0] if decided else ([], [])
+            results.append(RepairResult(target.name, target.location, statements, realigned, wrote))
+    finally:
+        saved = keep.finish() if keep is not None else None
+    for result in results:
+        if result.repaired and not is_url(result.path):
+            result.backup_dir = saved
+    return results
+
+
+def _row_reader(path: str, busy_timeout: float) -> ReadRows:
+    """Reads a live table's rows through a read-only connection of its own (beside the one holding
+    the write lock, which sees the same committed state)."""
+    import sqlite3
+
+    from ._contract import quote_identifier
+    from .local.sqlite import as_cortexdb_error, connect_read_only
+
+    def read(table: str, columns: Sequence[str]) -> list[tuple[int | None, Sequence[Any]]]:
+        listed = ", ".join(quote_identifier(column) for column in columns) or "NULL"
+        conn = connect_read_only(path, busy_timeout)
+        try:
+            try:
+                rows = conn.execute(f"SELECT rowid, {listed} FROM {quote_identifier(table)}").fetchall()
+            except sqlite3.OperationalError:  # a WITHOUT ROWID table
+                rows = [(None, *row) for row in conn.execute(f"SELECT {listed} FROM {quote_identifier(table)}")]
+        except sqlite3.Error as error:
+            raise as_cortexdb_error(error, path, busy_timeout) from None
+        finally:
+            conn.close()
+        return [(row[0], row[1:]) for row in rows]
+
+    return read
