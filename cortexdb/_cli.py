@@ -19,9 +19,11 @@ if TYPE_CHECKING:
     from ._inspect import DatabaseStatus, VerifyReport
 
 PROG = "cortex db"
-COMMANDS = ("migrate", "status", "verify")
+COMMANDS = ("migrate", "status", "verify", "history", "baseline", "repair", "restore")
+#: The operator commands, run by `_cli_ops`.
+OPERATOR_COMMANDS = ("history", "baseline", "repair", "restore")
 
-USAGE = f"usage: {PROG} {{migrate,status,verify}} [options]"
+USAGE = f"usage: {PROG} {{migrate,status,verify,history,baseline,repair,restore}} [options]"
 
 HELP = f"""{USAGE}
 
@@ -32,6 +34,16 @@ commands:
                       ledger row; also migrates existing session databases
   status              per database: applied, pending, changed and unknown migrations
   verify              compare each database's ledger and live schema with the proven schema
+  history             per database: every ledger row (version, file, description, applied_at,
+                      checksum kind: canonical, legacy, changed, unknown), then what is pending
+  baseline --version N
+                      record migrations up to N as applied, without running them, in the
+                      database N belongs to: one with no ledger whose schema is the one they prove
+  repair              make a drifted schema the proven one (tables rebuilt, indexes, views and
+                      triggers made again), after a backup; realign the ledger of migrations
+                      changed after `generator unlock` when the schema already is the proven one
+  restore [BACKUP]    without BACKUP: list the backups; with it: put its database files back
+                      (--database: only those), saving the files it replaces as a new backup
 
 options:
   --data-dir DIR      the data directory (default: $CORTEX_DATA_DIR, else ~/.cortex/data)
@@ -42,10 +54,14 @@ options:
                       environment; NAME= keeps it a local file (may be repeated)
   --busy-timeout SEC  how long to wait for another process's write lock (default: 30);
                       on a server: for each answer, at least 1 s
-  --dry-run           migrate: print what would be applied and change nothing
-  --no-backup         migrate: skip the backup into <data-dir>/backups/ before changing
-                      an existing database
-  --format text|json  status, verify: output format (default: text)
+  --dry-run           migrate, repair: print what would be done and change nothing
+  --sql               migrate --dry-run: print the statements that would run, in order
+  --check             status, migrate: exit 3 when a migration is pending (migrate --check
+                      changes nothing)
+  --version N         baseline: the last migration to record
+  --no-backup         migrate, repair: skip the backup into <data-dir>/backups/ before
+                      changing an existing database
+  --format text|json  status, verify, migrate, history: output format (default: text)
   --debug             log each step to stderr and show tracebacks
   -h, --help          show this help
 
@@ -61,18 +77,25 @@ environment:
 
 exit status:
   0  success: up to date or migrated; status without changed or unknown migrations;
-     verify found no drift
-  1  refusal or failure: a migration changed after it was applied, a database newer
-     than the code, a corrupt or locked database, a failed migration, drift (verify),
-     a server that cannot be reached or refuses the token
+     verify found no drift; baseline, repair, restore done (or nothing to do)
+  1  refusal or failure: baseline or repair refused (the message says why), a
+     migration changed after it was applied, a database newer than the code, a
+     corrupt or locked database, a failed migration, drift (verify), a server that
+     cannot be reached or refuses the token, a database in use (restore)
   2  bad usage or input: unknown command or option, unknown database, unusable data
      directory, a file that is not an SQLite database, missing or wrong frozen module,
-     a database URL that is not http://, https:// or libsql://
+     a database URL that is not http://, https:// or libsql://, an unknown backup, a
+     version this build does not have, restore of a database on a server
+  3  --check: a migration is pending (nothing was changed)
 """
 
-_VALUE_OPTIONS = {"--data-dir", "--database", "--database-url", "--busy-timeout", "--format"}
-_FLAG_OPTIONS = {"--dry-run", "--no-backup", "--debug"}
-_ONLY_FOR = {"--dry-run": "migrate", "--no-backup": "migrate", "--format": "status verify"}
+_VALUE_OPTIONS = {"--data-dir", "--database", "--database-url", "--busy-timeout", "--format", "--version"}
+_FLAG_OPTIONS = {"--dry-run", "--no-backup", "--debug", "--check", "--sql"}
+_ONLY_FOR = {"--dry-run": "migrate repair", "--no-backup": "migrate repair",
+             "--format": "status verify migrate history", "--check": "status migrate", "--sql": "migrate",
+             "--version": "baseline"}
+#: Exit status of `--check` when a migration is pending.
+PENDING = 3
 
 
 class UsageError(Exception):
@@ -80,8 +103,8 @@ class UsageError(Exception):
 
 
 class Options:
-    __slots__ = ("busy_timeout", "command", "data_dir", "databases", "debug", "dry_run", "format",
-                 "help", "no_backup", "urls")
+    __slots__ = ("backup", "busy_timeout", "check", "command", "data_dir", "databases", "debug", "dry_run",
+                 "format", "help", "no_backup", "sql", "urls", "version")
 
     def __init__(self) -> None:
         self.command = ""
@@ -94,6 +117,10 @@ class Options:
         self.format = "text"
         self.debug = False
         self.help = False
+        self.check = False
+        self.sql = False
+        self.version: int | None = None  # baseline --version N
+        self.backup = ""  # restore BACKUP
 
 
 def default_data_dir() -> str:
@@ -127,6 +154,8 @@ def parse(argv: list[str]) -> Options:
             given.append(name)
         elif not options.command and word in COMMANDS:
             options.command = word
+        elif options.command == "restore" and not options.backup and word:
+            options.backup = word
         else:
             raise UsageError(f"unexpected argument {word!r}")
     if options.help:
@@ -137,6 +166,10 @@ def parse(argv: list[str]) -> Options:
         allowed = _ONLY_FOR.get(name)
         if allowed and options.command not in allowed.split():
             raise UsageError(f"{name} does not apply to {options.command}")
+    if options.sql and not (options.dry_run or options.check):
+        raise UsageError("--sql needs --dry-run (or --check)")
+    if options.command == "baseline" and options.version is None:
+        raise UsageError("baseline needs --version N")
     options.data_dir = options.data_dir or default_data_dir()
     return options
 
@@ -153,6 +186,10 @@ def _set_value(options: Options, name: str, value: str) -> None:
         if not database or not has_url:
             raise UsageError(f"--database-url needs NAME=URL, not {value!r}")
         options.urls[database] = url
+    elif name == "--version":
+        if not value.isdigit() or int(value) < 1:
+            raise UsageError(f"--version needs a migration number, not {value!r}")
+        options.version = int(value)
     elif name == "--format":
         if value not in ("text", "json"):
             raise UsageError(f"--format must be text or json, not {value!r}")
@@ -167,7 +204,7 @@ def _set_value(options: Options, name: str, value: str) -> None:
 
 
 def main(argv: list[str] | None = None, *, frozen: object | None = None) -> int:
-    """The `cortex` console script; returns the exit status (0, 1 or 2; see --help)."""
+    """The `cortex` console script; returns the exit status (0, 1, 2 or 3; see --help)."""
     args = sys.argv[1:] if argv is None else argv
     try:
         options = parse(args)
@@ -182,6 +219,14 @@ def main(argv: list[str] | None = None, *, frozen: object | None = None) -> int:
 
         logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="%(message)s")
     try:
+        if options.command in OPERATOR_COMMANDS:
+            from . import _cli_ops
+
+            return _cli_ops.run(options, frozen)
+        if options.command == "migrate" and (options.sql or options.format == "json"):
+            from . import _cli_ops
+
+            return _cli_ops.migrate(options, frozen)
         if options.command == "migrate":
             return _migrate(options, frozen)
         if options.command == "status":
@@ -202,7 +247,7 @@ def _migrate(options: Options, frozen: object | None) -> int:
     result = _api.migrate(
         options.data_dir,
         databases=options.databases or None,
-        dry_run=options.dry_run,
+        dry_run=options.dry_run or options.check,
         backup=not options.no_backup,
         urls=options.urls or None,
         busy_timeout=options.busy_timeout,
@@ -228,9 +273,12 @@ def _migrate(options: Options, frozen: object | None) -> int:
         print(f"{database.name:<10} {shown:<28} {what}")
     for name, count in up_to_date_sessions.items():
         print(f"{name:<10} {'(per session)':<28} {count} session database(s) up to date")
-    if options.dry_run:
+    if options.dry_run or options.check:
         count = sum(len(database.pending) for database in result.databases)
-        print(f"dry run: {count} migration(s) would be applied; nothing was changed")
+        print(f"{'check' if options.check else 'dry run'}: {count} migration(s) would be applied; "
+              "nothing was changed")
+        if options.check and count:
+            return PENDING
     elif result.applied:
         print(f"applied {result.applied} migration(s)")
         if result.backup_dir:
@@ -276,7 +324,9 @@ def _status(options: Options, frozen: object | None) -> int:
         for row in rows:
             shown = _shown(row.path, options.data_dir)
             print(f"{row.name:<10} {shown:<28} {_status_text(row)}")
-    return 1 if any(row.changed or row.unknown for row in rows) else 0
+    if any(row.changed or row.unknown for row in rows):
+        return 1
+    return PENDING if options.check and any(row.pending for row in rows) else 0
 
 
 def _status_text(row: DatabaseStatus) -> str:
