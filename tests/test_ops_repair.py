@@ -1,0 +1,131 @@
+"""repair on real files: drift made the ways it arises (by hand, by another tool), repaired to the
+proven schema with every row kept, the rows that stand in the way named, the ledger realigned."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from pathlib import Path
+
+import pytest
+from runtime_support import LEDGER, derived, ledger_rows, live_schema, real_frozen, run_cli, user_version
+
+import cortexdb
+from cortexdb._catalog import load_catalog
+
+FROZEN = real_frozen()
+CATALOG = load_catalog(FROZEN)
+VAULT = CATALOG.databases["vault"]
+ENTRY = "INSERT INTO vault_entries (id, name, ciphertext, nonce) VALUES (?, ?, randomblob(16), randomblob(12))"
+
+
+def _run(path: Path, *statements: str, params: tuple[object, ...] = ()) -> None:
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        for statement in statements:
+            conn.execute(statement, params if "?" in statement else ())
+
+
+def _loosened(path: Path) -> None:
+    """vault_entries rebuilt by hand without `name`'s NOT NULL and one index dropped, as a careless
+    manual fix would leave it."""
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'vault_entries'").fetchone()[0]
+        loose = sql.replace("name        TEXT NOT NULL", "name        TEXT")
+        assert loose != sql
+        conn.execute("PRAGMA foreign_keys = OFF")
+        conn.execute("PRAGMA legacy_alter_table = ON")
+        for statement in ("BEGIN", "ALTER TABLE vault_entries RENAME TO old", loose,
+                          "INSERT INTO vault_entries SELECT * FROM old", "DROP TABLE old",
+                          "DROP INDEX IF EXISTS idx_access_log_actor", "COMMIT"):
+            conn.execute(statement)
+
+
+def _rows(path: Path) -> list[tuple[object, ...]]:
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        return conn.execute("SELECT rowid, * FROM vault_entries ORDER BY rowid").fetchall()
+
+
+def test_repair_rebuilds_to_the_proven_schema_keeping_every_row(tmp_path: Path) -> None:
+    cortexdb.migrate(tmp_path, databases=["vault"])
+    path = tmp_path / "vault.db"
+    for number in range(3):
+        _run(path, ENTRY, params=(f"id{number}", f"name{number}"))
+    rows = _rows(path)
+    _loosened(path)
+    _run(path, "CREATE INDEX mine ON vault_entries(created_at)")  # the operator's own index
+    assert not cortexdb.verify(tmp_path, databases=["vault"]).ok
+    before = path.read_bytes()
+
+    planned = run_cli("repair", "--dry-run", "--data-dir", str(tmp_path))
+    assert planned.returncode == 0, planned.stderr
+    assert "ALTER TABLE \"vault_entries\" RENAME TO" in planned.stdout and "CREATE INDEX mine" in planned.stdout
+    assert path.read_bytes() == before
+
+    done = run_cli("repair", "--data-dir", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert "backup: " in done.stdout
+    # Proven again, but for the operator's own index: repair removes nothing (verify still names it).
+    assert cortexdb.verify(tmp_path, databases=["vault"]).databases[0].problems == ("extra index mine",)
+    assert _rows(path) == rows
+    assert ("index", "mine") in {(row[0], row[1]) for row in live_schema(path)}
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+    saved = cortexdb.backups(tmp_path)[0]
+    assert Path(saved.path, "vault.db").read_bytes() != b"" and saved.files == ("vault.db",)
+    # Nothing left to do: a second repair changes nothing.
+    again = cortexdb.repair(tmp_path, databases=["vault"])
+    assert again[0].statements == [] and not again[0].repaired
+
+
+def test_repair_refuses_naming_the_rows_that_break_the_proven_table(tmp_path: Path) -> None:
+    cortexdb.migrate(tmp_path, databases=["vault"])
+    path = tmp_path / "vault.db"
+    _run(path, ENTRY, params=("ok", "fine"))
+    _loosened(path)
+    _run(path, ENTRY, params=("bad", None))
+    [rowid] = [row[0] for row in _rows(path) if row[1] == "bad"]
+    before = path.read_bytes()
+    done = run_cli("repair", "--data-dir", str(tmp_path))
+    assert done.returncode == 1
+    [line] = done.stderr.strip().splitlines()
+    assert f"rowid {rowid} (NOT NULL constraint failed: vault_entries.name)" in line
+    assert path.read_bytes() == before
+
+
+def test_repair_realigns_the_ledger_of_a_migration_changed_after_unlock(tmp_path: Path) -> None:
+    last = VAULT.migrations[-1]
+    edited = derived(FROZEN, change={last.version: {"checksum": "c2:" + "0" * 64}})
+    cortexdb.migrate(tmp_path, databases=["vault"], frozen=edited)  # the ledger holds the old checksum
+    path = tmp_path / "vault.db"
+    with pytest.raises(cortexdb.ChangedMigrationError):
+        cortexdb.migrate(tmp_path, databases=["vault"])
+    [result] = cortexdb.repair(tmp_path, databases=["vault"])
+    assert result.realigned == [last.version] and result.repaired
+    assert [row[2] for row in ledger_rows(path)] == [m.checksum for m in VAULT.migrations]
+    assert cortexdb.migrate(tmp_path, databases=["vault"]).up_to_date  # the fingerprint too
+    assert user_version(path) == VAULT.fingerprint
+
+
+def test_repair_does_not_realign_a_ledger_whose_schema_is_not_the_proven_one(tmp_path: Path) -> None:
+    last = VAULT.migrations[-1]
+    edited = derived(FROZEN, change={last.version: {"checksum": "c2:" + "0" * 64}})
+    cortexdb.migrate(tmp_path, databases=["vault"], frozen=edited)
+    path = tmp_path / "vault.db"
+    _run(path, "DROP INDEX idx_access_log_actor")
+    before = ledger_rows(path)
+    with pytest.raises(cortexdb.OperationRefusedError, match="realigned only for a schema that already is"):
+        cortexdb.repair(tmp_path, databases=["vault"])
+    assert ledger_rows(path) == before
+
+
+def test_repair_refuses_pending_migrations_and_a_newer_database(tmp_path: Path) -> None:
+    cortexdb.migrate(tmp_path, databases=["vault"], frozen=derived(FROZEN, upto=VAULT.migrations[0].version))
+    done = run_cli("repair", "--database", "vault", "--data-dir", str(tmp_path))
+    assert done.returncode == 1 and "run `cortex db migrate` first" in done.stderr
+    cortexdb.migrate(tmp_path, databases=["vault"])
+    _run(tmp_path / "vault.db", f"INSERT INTO {LEDGER} (version, description, checksum) VALUES (9999, 'x', 'c2:f')")
+    done = run_cli("repair", "--database", "vault", "--data-dir", str(tmp_path))
+    assert done.returncode == 1 and "newer than the code" in done.stderr
+    missing = run_cli("repair", "--database", "lens", "--data-dir", str(tmp_path))
+    assert missing.returncode == 0 and "nothing to repair" in missing.stdout
+    assert not (tmp_path / "lens.db").exists()
