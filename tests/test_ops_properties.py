@@ -106,7 +106,8 @@ def test_repair_rebuilds_any_table_whose_definition_drifted(case: tuple[str, str
         shutil.copytree(_migrated(name), folder, dirs_exist_ok=True)
         path = Path(folder) / CATALOG.databases[name].file
         with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as conn:
-            sql = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()[0]
+            query = "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?"
+            sql = conn.execute(query, (table,)).fetchone()[0]
             conn.execute("PRAGMA foreign_keys = OFF")
             conn.execute("PRAGMA legacy_alter_table = ON")
             conn.execute("BEGIN")
