@@ -1,0 +1,53 @@
+"""The operator commands on a real libSQL server (sqld): history, baseline and repair through the
+same backend port as migrate; restore refused with the reason."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqld
+from runtime_support import LEDGER, expected_ledger, real_frozen, run_cli
+
+import cortexdb
+from cortexdb._catalog import load_catalog
+
+FROZEN = real_frozen()
+CATALOG = load_catalog(FROZEN)
+VAULT = CATALOG.databases["vault"]
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[sqld.SqldCluster]:
+    with sqld.sqld_cluster(tmp_path / "sqld", replicas=0) as started:
+        yield started
+
+
+def test_history_baseline_repair_and_restore_on_a_server(server: sqld.SqldCluster, tmp_path: Path) -> None:
+    url = server.primary.url
+    urls = {"vault": url}
+    args = ["--database", "vault", "--database-url", f"vault={url}", "--data-dir", str(tmp_path)]
+    # A server database made without a ledger: baseline records the first migration, exactly so.
+    for raw in VAULT.migrations[0].steps:
+        sqld.query(url, str(raw[2]))
+    done = run_cli("baseline", "--version", str(VAULT.migrations[0].version), *args)
+    assert done.returncode == 0, done.stderr
+    rows = sqld.query(url, f"SELECT version, description, checksum FROM {LEDGER} ORDER BY version")
+    assert rows == expected_ledger(FROZEN, "vault", 1)
+    [history] = cortexdb.history(tmp_path, databases=["vault"], urls=urls)
+    assert [(e.version, e.kind) for e in history.entries] == [(VAULT.migrations[0].version, "canonical"),
+                                                             (VAULT.migrations[1].version, "pending")]
+    assert cortexdb.migrate(tmp_path, databases=["vault"], urls=urls).applied == 1
+    # Drift on the server: an index dropped; repair (a dry run first) makes it again.
+    sqld.query(url, "DROP INDEX idx_access_log_actor")
+    planned = cortexdb.repair(tmp_path, databases=["vault"], urls=urls, dry_run=True)
+    assert planned[0].statements == [row[3] for row in VAULT.schema if row[1] == "idx_access_log_actor"]
+    assert not cortexdb.verify(tmp_path, databases=["vault"], urls=urls).ok
+    done = run_cli("repair", *args)
+    assert done.returncode == 0, done.stderr
+    assert cortexdb.verify(tmp_path, databases=["vault"], urls=urls).ok
+    # restore: local backups only; one line, exit 2, nothing contacted or changed.
+    done = run_cli("restore", "20261207T000000Z", *args)
+    assert done.returncode == 2 and "libSQL server" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
