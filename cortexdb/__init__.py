@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from ._history import DatabaseHistory, HistoryEntry
     from ._inspect import DatabaseCheck, DatabaseStatus, VerifyReport
     from ._ops import RepairResult, RestoreResult, backups, baseline, history, pending_sql, repair, restore
+    from .local.restore import Backup
 
 
 #: The operator commands' functions (`_ops`), loaded on first use like the result types below.
@@ -50,6 +51,10 @@ def __getattr__(name: str) -> object:
         from . import _history
 
         return getattr(_history, name)
+    if name == "Backup":
+        from .local.restore import Backup
+
+        return Backup
     if name in _OPERATOR:
         from . import _ops
 
@@ -57,6 +62,7 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
+    "Backup",
     "BackupError",
     "ChangedMigrationError",
     "CommitUnconfirmed",
