@@ -11,8 +11,11 @@ import sys
 
 from . import _api
 from ._api import State
+from ._cli_text import PENDING
+from ._cli_text import print_json as _print_json
+from ._cli_text import shown as _shown
+from ._cli_text import versions as _versions
 from ._errors import CortexDBError
-from ._targets import is_url
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -94,8 +97,6 @@ _FLAG_OPTIONS = {"--dry-run", "--no-backup", "--debug", "--check", "--sql"}
 _ONLY_FOR = {"--dry-run": "migrate repair", "--no-backup": "migrate repair",
              "--format": "status verify migrate history", "--check": "status migrate", "--sql": "migrate",
              "--version": "baseline"}
-#: Exit status of `--check` when a migration is pending.
-PENDING = 3
 
 
 class UsageError(Exception):
@@ -296,15 +297,6 @@ def _migrate(options: Options, frozen: object | None) -> int:
     return 0
 
 
-def _shown(location: str, data_dir: str) -> str:
-    """A file relative to the data dir; a server database by its URL."""
-    return location if is_url(location) else os.path.relpath(location, data_dir)
-
-
-def _versions(versions: tuple[int, ...]) -> str:
-    return ", ".join(f"{version:03d}" for version in versions)
-
-
 def _progress(done: int, total: int, path: str) -> None:
     if total >= 10 and (done == total or done % max(1, total // 10) == 0):
         print(f"migrated {done}/{total} databases ({path})", file=sys.stderr)
@@ -384,9 +376,3 @@ def _verify(options: Options, frozen: object | None) -> int:
         drifted = sum(not check.ok for check in report.databases)
         print("no drift" if report.ok else f"drift in {drifted} database(s)")
     return 0 if report.ok else 1
-
-
-def _print_json(data: object) -> None:
-    import json
-
-    print(json.dumps(data, indent=2))

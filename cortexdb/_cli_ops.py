@@ -6,11 +6,32 @@ from __future__ import annotations
 import os
 
 from . import _api, _ops
-from ._cli import PENDING, Options, _print_json, _shown, _versions
+from ._cli_text import PENDING
+from ._cli_text import print_json as _print_json
+from ._cli_text import shown as _shown
+from ._cli_text import versions as _versions
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Protocol
+
     from ._api import DatabaseResult
+
+    class Options(Protocol):
+        """What these commands read of `_cli.Options` (not imported: `_cli` imports this module)."""
+
+        command: str
+        data_dir: str
+        databases: list[str]
+        urls: dict[str, str]
+        busy_timeout: float
+        dry_run: bool
+        no_backup: bool
+        format: str
+        check: bool
+        sql: bool
+        version: int | None
+        backup: str
 
 
 def run(options: Options, frozen: object | None) -> int:
