@@ -188,7 +188,7 @@ def _set_value(options: Options, name: str, value: str) -> None:
             raise UsageError(f"--database-url needs NAME=URL, not {value!r}")
         options.urls[database] = url
     elif name == "--version":
-        if not value.isdigit() or int(value) < 1:
+        if not (value.isascii() and value.isdigit()) or int(value) < 1:
             raise UsageError(f"--version needs a migration number, not {value!r}")
         options.version = int(value)
     elif name == "--format":

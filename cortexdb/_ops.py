@@ -266,7 +266,7 @@ def repair(
                 if work is not None:
                     realigned = [int(params[1]) for sql, params in work[1] if sql.startswith("UPDATE")]
                 decided[:] = [(list(work[0]) if work else [], realigned)]
-                return None if dry_run else work
+                return work
 
             first = target.backend(busy_timeout).snapshot(catalog.ledger, schema=True)
             if not first.exists:

@@ -42,7 +42,8 @@ def test_restore_lists_backups_and_puts_one_back_keeping_the_replaced_database(t
     _run(tmp_path / "vault.db", "INSERT INTO vault_entries (id, name, ciphertext, nonce, scope) "
                                 "VALUES ('after', 'm', randomblob(16), randomblob(12), 'user')")
     migrated = ledger_rows(tmp_path / "vault.db")
-    done = run_cli("restore", name, "--database", "vault", "--data-dir", str(tmp_path))
+    by_path = str(tmp_path / "backups" / name)  # a backup is named by its folder name or its path
+    done = run_cli("restore", by_path, "--database", "vault", "--data-dir", str(tmp_path))
     assert done.returncode == 0, done.stderr
     assert [row[0] for row in ledger_rows(tmp_path / "vault.db")] == VAULT[:1]
     assert _run(tmp_path / "vault.db", "SELECT id FROM vault_entries") == [("kept",)]
@@ -97,6 +98,7 @@ def test_restore_bad_input_is_exit_2_in_one_line(tmp_path: Path) -> None:
     name = _with_a_backup(tmp_path)
     cases = [
         ["20000101T000000Z"],  # unknown backup
+        [str(tmp_path / "elsewhere" / name)],  # its name, but not its folder
         [name, "--database", "plugins"],  # the backup holds no copy of it (created new)
         [name, "--database", "nope"],  # unknown database
         [name, "--database", "vault", "--database-url", "vault=http://127.0.0.1:9"],  # on a server

@@ -65,7 +65,7 @@ def find_backup(data_dir: str, name: str) -> Backup:
     wanted = os.path.basename(os.path.normpath(name))
     backups = list_backups(data_dir)
     for backup in backups:
-        if backup.name == wanted and (wanted == name or os.path.samefile(name, backup.path)):
+        if backup.name == wanted and (wanted == name or _same(name, backup.path)):
             return backup
     shown = ", ".join(backup.name for backup in backups[:5]) or "none"
     raise InvalidInputError(
@@ -87,11 +87,18 @@ def restore_file(source: str, path: str, relative: str, busy_timeout: float, kee
         if not os.path.lexists(path):
             os.replace(copy, path)
         else:
-            conn = _exclusive(path, busy_timeout)
+            conn, was_wal = _exclusive(path, busy_timeout)
             try:
                 if conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone() is not None:
                     keep.save(path, relative)
                 os.replace(copy, path)
+            except BaseException:
+                # Not replaced: leave the database in WAL mode again, as it was.
+                if was_wal:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                        conn.execute("PRAGMA journal_mode = WAL")
+                raise
             finally:
                 conn.close()  # rolls back the empty transaction: the lock ends after the replace
         _sync_directory(os.path.dirname(path))
@@ -116,12 +123,13 @@ def check_backup(source: str, busy_timeout: float) -> None:
         raise CorruptDatabaseError(source, f"the backup fails PRAGMA quick_check ({rows[0]}); nothing restored")
 
 
-def _exclusive(path: str, busy_timeout: float) -> sqlite3.Connection:
+def _exclusive(path: str, busy_timeout: float) -> tuple[sqlite3.Connection, bool]:
     """A connection holding `BEGIN IMMEDIATE` on `path`, which no other connection has open and
-    which has no `-wal` any more (step 3 and 4 above)."""
+    which has no `-wal` any more (step 3 and 4 above); and whether it was in WAL mode."""
     conn = _connect.connect(path, busy_timeout)
     deadline = time.monotonic() + busy_timeout
     try:
+        was_wal = _connect.journal_mode(conn) == "wal"
         while True:
             try:
                 # Fails at once ("database is locked") while another connection has the file open.
@@ -146,7 +154,14 @@ def _exclusive(path: str, busy_timeout: float) -> sqlite3.Connection:
     except BaseException:
         conn.close()
         raise
-    return conn
+    return conn, was_wal
+
+
+def _same(given: str, folder: str) -> bool:
+    try:
+        return os.path.samefile(given, folder)
+    except OSError:
+        return False
 
 
 def _files(folder: str) -> tuple[str, ...]:
