@@ -6,10 +6,13 @@ definition: table columns are read by creating the live and the proven definitio
 `:memory:`, and the rows a rebuild would copy are tried against the proven table there first.
 
 A table that differs is rebuilt by SQLite's procedure for changes ALTER TABLE cannot make
-(https://www.sqlite.org/lang_altertable.html#otheralter), with one change of order: the old
-table is renamed aside first (`legacy_alter_table=ON`, so no reference elsewhere follows it)
-and the proven table is created under its own name. Renaming the new table into place instead
-would store its definition as `CREATE TABLE "t" (...)`: not the proven text, and still drift.
+(https://www.sqlite.org/lang_altertable.html#otheralter: foreign keys off, one transaction, the
+rows copied, indexes and triggers made again, `foreign_key_check` before commit), with no
+RENAME: the rows are copied aside, the table dropped and created again from the proven text,
+and the rows copied back. A RENAME would leave drift or break references: renaming the new
+table into place stores `CREATE TABLE "t" (...)`, not the proven text; renaming the old one
+aside rewrites every foreign key, trigger and view that names it (unless
+`legacy_alter_table=ON`, which sqld refuses). Copying twice costs time, never a reference.
 """
 
 from __future__ import annotations
@@ -100,8 +103,6 @@ def schema_statements(
         if key in have and key not in again:
             statements.append(f"DROP {kind.upper()} IF EXISTS {quote_identifier(name)}")
         statements.append(_sql(want.get(key) or have[key]))
-    if rebuilt:
-        statements = ["PRAGMA legacy_alter_table = ON", *statements, "PRAGMA legacy_alter_table = OFF"]
     return statements
 
 
@@ -115,7 +116,8 @@ def _rebuild(proven: SchemaRow, live: SchemaRow, indexes: list[str], location: s
         _check_rows(proven, indexes, kept, read_rows(name, kept), location)
     listed = ", ".join(quote_identifier(column) for column in kept)
     return [
-        f"ALTER TABLE {quote_identifier(name)} RENAME TO {aside}",
+        f"CREATE TABLE {aside} AS SELECT {listed} FROM {quote_identifier(name)}",
+        f"DROP TABLE {quote_identifier(name)}",
         _sql(proven),
         f"INSERT INTO {quote_identifier(name)} ({listed}) SELECT {listed} FROM {aside}",
         f"DROP TABLE {aside}",

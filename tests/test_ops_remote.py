@@ -47,6 +47,22 @@ def test_history_baseline_repair_and_restore_on_a_server(server: sqld.SqldCluste
     done = run_cli("repair", *args)
     assert done.returncode == 0, done.stderr
     assert cortexdb.verify(tmp_path, databases=["vault"], urls=urls).ok
+    # A table made again by hand on the server without a NOT NULL: rebuilt, its rows kept.
+    sqld.query(url, "INSERT INTO vault_entries (id, name, ciphertext, nonce) "
+                    "VALUES ('kept', 'n', randomblob(16), randomblob(12))")
+    [[sql]] = sqld.query(url, "SELECT sql FROM sqlite_master WHERE name = 'vault_entries'")
+    assert isinstance(sql, str)
+    for statement in ("ALTER TABLE vault_entries RENAME TO old",
+                      sql.replace("name        TEXT NOT NULL", "name        TEXT"),
+                      "INSERT INTO vault_entries SELECT * FROM old", "DROP TABLE old"):
+        sqld.query(url, statement)
+    rows = sqld.query(url, "SELECT * FROM vault_entries")
+    assert not cortexdb.verify(tmp_path, databases=["vault"], urls=urls).ok
+    [result] = cortexdb.repair(tmp_path, databases=["vault"], urls=urls)
+    assert result.repaired and result.backup_dir is None
+    report = cortexdb.verify(tmp_path, databases=["vault"], urls=urls)
+    assert report.ok, report.databases[0].problems
+    assert sqld.query(url, "SELECT * FROM vault_entries") == rows
     # restore: local backups only; one line, exit 2, nothing contacted or changed.
     done = run_cli("restore", "20261207T000000Z", *args)
     assert done.returncode == 2 and "libSQL server" in done.stderr
