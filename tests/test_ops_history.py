@@ -56,6 +56,8 @@ def test_check_exits_3_when_anything_is_pending_and_changes_nothing(tmp_path: Pa
     for command in ("status", "migrate"):
         done = run_cli(command, "--check", "--data-dir", str(data), frozen_file=frozen_file)
         assert done.returncode == 3, (command, done.stdout, done.stderr)
+    done = run_cli("migrate", "--check", "--format", "json", "--data-dir", str(data), frozen_file=frozen_file)
+    assert done.returncode == 3 and json.loads(done.stdout)["dry_run"] is True
     assert {path.name: path.read_bytes() for path in data.glob("*.db")} == before
     cortexdb.migrate(data, frozen=FROZEN)
     for command in ("status", "migrate"):

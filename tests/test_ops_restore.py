@@ -108,3 +108,18 @@ def test_restore_bad_input_is_exit_2_in_one_line(tmp_path: Path) -> None:
         assert done.returncode == 2, (args, done.stdout, done.stderr)
         assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
     assert "libSQL server" in done.stderr
+
+
+def test_restore_puts_back_session_databases_by_their_name(tmp_path: Path) -> None:
+    sessions = tmp_path / "sessions"
+    sessions.mkdir()
+    _run(sessions / "abc.db", "CREATE TABLE notes (body TEXT)")  # made by the application, no ledger
+    _run(sessions / "abc.db", "INSERT INTO notes VALUES ('before')")
+    result = cortexdb.migrate(tmp_path, databases=["session"])
+    assert result.backup_dir is not None
+    name = Path(result.backup_dir).name
+    assert cortexdb.backups(tmp_path)[0].files == ("sessions/abc.db",)
+    restored = cortexdb.restore(tmp_path, name, databases=["session"])
+    assert restored.restored == ["sessions/abc.db"]
+    assert ledger_rows(sessions / "abc.db") == [] and _run(sessions / "abc.db", "SELECT body FROM notes") == [
+        ("before",)]
