@@ -162,7 +162,7 @@ def parse(argv: list[str]) -> Options:
     if options.help:
         return options
     if not options.command:
-        raise UsageError("choose a command: migrate, status or verify")
+        raise UsageError(f"choose a command: {', '.join(COMMANDS[:-1])} or {COMMANDS[-1]}")
     for name in given:
         allowed = _ONLY_FOR.get(name)
         if allowed and options.command not in allowed.split():
@@ -171,6 +171,8 @@ def parse(argv: list[str]) -> Options:
         raise UsageError("--sql needs --dry-run (or --check)")
     if options.command == "baseline" and options.version is None:
         raise UsageError("baseline needs --version N")
+    if options.command == "baseline" and len(options.databases) > 1:
+        raise UsageError("baseline takes one --database (the one migration N belongs to)")
     options.data_dir = options.data_dir or default_data_dir()
     return options
 

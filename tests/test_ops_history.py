@@ -111,9 +111,13 @@ def test_dry_run_sql_is_what_migrate_runs_sqlite_judging(tmp_path: Path) -> None
 
 
 def test_bad_usage_of_the_new_options_is_exit_2(tmp_path: Path) -> None:
-    for args in (["migrate", "--sql"], ["verify", "--check"], ["status", "--version", "3"], ["baseline"],
-                 ["baseline", "--version", "x"], ["baseline", "--version", "\u00b2"],
-                 ["baseline", "--version", "0"], ["history", "--dry-run"], ["status", "extra"]):
+    cases = [
+        ["migrate", "--sql"], ["verify", "--check"], ["status", "--version", "3"], ["baseline"],
+        ["baseline", "--version", "x"], ["baseline", "--version", "\u00b2"], ["baseline", "--version", "0"],
+        ["baseline", "--version", "4", "--database", "vault", "--database", "lens"],
+        ["history", "--dry-run"], ["status", "extra"],
+    ]
+    for args in cases:
         done = run_cli(*args, "--data-dir", str(tmp_path))
         assert done.returncode == 2, (args, done.stderr)
         assert len(done.stderr.strip().splitlines()) == 2 and "Traceback" not in done.stderr
