@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from runtime_support import LEDGER, expected_ledger, ledger_rows, real_frozen, run_cli, user_version
+from runtime_support import LEDGER, ROOT, child_env, expected_ledger, ledger_rows, real_frozen, run_cli, user_version
 
 import cortexdb
 from cortexdb._catalog import load_catalog
@@ -73,3 +75,27 @@ def test_baseline_bad_input_is_exit_2_in_one_line(tmp_path: Path) -> None:
         assert done.returncode == 2, (args, done.stdout, done.stderr)
         assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
     assert not (tmp_path / "vault.db").exists()
+
+
+def test_baseline_waits_for_the_lock_migrate_takes(tmp_path: Path) -> None:
+    """Another process holding `BEGIN IMMEDIATE` (what migrate holds while it works): baseline
+    waits for it, gives up after --busy-timeout with exit 1, and has written nothing."""
+    path = tmp_path / "memory.db"
+    _made_without_a_ledger(path, 1)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
+         "c.execute('BEGIN IMMEDIATE'); print('locked', flush=True); sys.stdin.read()", str(path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=child_env(), cwd=ROOT)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
+        done = run_cli("baseline", "--version", str(MEMORY.migrations[0].version), "--busy-timeout", "0.3",
+                       "--data-dir", str(tmp_path))
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    assert done.returncode == 1 and "locked" in done.stderr, done.stderr
+    assert ledger_rows(path) == []
+    done = run_cli("baseline", "--version", str(MEMORY.migrations[0].version), "--data-dir", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert ledger_rows(path) == expected_ledger(FROZEN, "memory", 1)

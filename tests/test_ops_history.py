@@ -6,7 +6,17 @@ import json
 import sqlite3
 from pathlib import Path
 
-from runtime_support import LEDGER, derived, live_schema, real_frozen, run_cli, user_version, write_frozen
+from legacy import build_legacy_data_dir, databases_of, migrations_of
+from runtime_support import (
+    LEDGER,
+    ROOT,
+    derived,
+    live_schema,
+    real_frozen,
+    run_cli,
+    user_version,
+    write_frozen,
+)
 
 import cortexdb
 from cortexdb._catalog import load_catalog
@@ -35,6 +45,21 @@ def test_history_lists_each_ledger_row_with_its_checksum_kind_then_what_is_pendi
     assert done.returncode == 0, done.stderr
     [shown] = json.loads(done.stdout)["databases"]
     assert [(m["version"], m["kind"]) for m in shown["migrations"]] == [(v, k) for v, k, _ in kinds]
+
+
+def test_history_of_a_data_dir_written_by_cortexprism_shows_its_own_checksums(tmp_path: Path) -> None:
+    legacy = [m for m in migrations_of(FROZEN, ROOT / "migrations") if m.version <= 20]
+    build_legacy_data_dir(tmp_path, databases_of(FROZEN), legacy)
+    histories = {h.name: h for h in cortexdb.history(tmp_path)}
+    for name, spec in CATALOG.databases.items():
+        if spec.session:
+            continue
+        kinds = [(e.version, e.kind) for e in histories[name].entries]
+        assert kinds == [(m.version, "legacy" if m.version <= 20 else "pending") for m in spec.migrations]
+    cortexdb.migrate(tmp_path)  # adopted: the rows it adds are this build's own
+    kinds = {e.version: e.kind for h in cortexdb.history(tmp_path) for e in h.entries}
+    assert {v for v, k in kinds.items() if k == "legacy"} == {m.version for m in legacy if m.database != "session"}
+    assert all(kind == "canonical" for version, kind in kinds.items() if version > 20)
 
 
 def test_history_of_a_changed_migration_and_of_a_missing_database(tmp_path: Path) -> None:

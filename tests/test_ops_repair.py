@@ -129,3 +129,24 @@ def test_repair_refuses_pending_migrations_and_a_newer_database(tmp_path: Path) 
     missing = run_cli("repair", "--database", "lens", "--data-dir", str(tmp_path))
     assert missing.returncode == 0 and "nothing to repair" in missing.stdout
     assert not (tmp_path / "lens.db").exists()
+
+
+def test_repair_replaces_a_view_of_another_definition_and_refuses_a_virtual_table(tmp_path: Path) -> None:
+    memory = CATALOG.databases["memory"]
+    [view] = [row for row in memory.schema if row[0] == "view"][:1]
+    [virtual] = [row for row in memory.schema if row[0] == "table" and "VIRTUAL" in (row[3] or "").upper()][:1]
+    cortexdb.migrate(tmp_path, databases=["memory"])
+    path = tmp_path / "memory.db"
+    _run(path, f"DROP VIEW {view[1]}", f"CREATE VIEW {view[1]} AS SELECT 1 AS other")
+    assert ("view", view[1]) in cortexdb.verify(tmp_path, databases=["memory"]).databases[0].different
+    [result] = cortexdb.repair(tmp_path, databases=["memory"])
+    assert result.statements == [f'DROP VIEW IF EXISTS "{view[1]}"', view[3]]
+    assert cortexdb.verify(tmp_path, databases=["memory"]).ok
+
+    assert virtual[3] is not None
+    other = virtual[3].replace("(", "(extra_column, ", 1)
+    _run(path, f"DROP TABLE {virtual[1]}", other)
+    before = path.read_bytes()
+    done = run_cli("repair", "--database", "memory", "--data-dir", str(tmp_path))
+    assert done.returncode == 1 and f"virtual table {virtual[1]} differs" in done.stderr
+    assert path.read_bytes() == before
