@@ -23,7 +23,9 @@ if TYPE_CHECKING:
     from ._history import DatabaseHistory
     from ._inspect import Snapshot
     from ._operate import Work as Write
-    from ._repair import ReadRows
+    from ._repair import ReadRows, RepairWork
+    from ._targets import Target
+    from .local.backups import BackupRun
     from .local.restore import Backup
 
 
@@ -246,50 +248,49 @@ def repair(
     already is the proven one; in one transaction per database, after a backup. Refusals
     (`OperationRefusedError`) name what stands in the way (rows, pending migrations)."""
     from ._catalog import load_catalog
-    from ._operate import write_under_lock
-    from ._repair import repair_work
+    from .local.backups import BackupRun
 
     catalog = load_catalog(frozen)
     root = os.fspath(data_dir)
-    results = []
-    keep = None
+    keep = BackupRun(root) if backup and not dry_run else None  # publishes a folder only if it saved a file
     try:
-        for target in resolve(catalog, root, databases, urls):
-            spec = catalog.databases[target.name]
-            read_rows = None if target.remote else _row_reader(target.location, busy_timeout)
-            decided: list[tuple[list[str], list[int]]] = []
-
-            def decide(rows: list[tuple[int, str]], snapshot: Snapshot, spec: DatabaseSpec = spec,
-                       read_rows: ReadRows | None = read_rows, decided: list[Any] = decided) -> Write:
-                work = repair_work(spec, catalog.ledger, snapshot, read_rows)
-                realigned: list[int] = []
-                if work is not None:
-                    realigned = [int(params[1]) for sql, params in work[1] if sql.startswith("UPDATE")]
-                decided[:] = [(list(work[0]) if work else [], realigned)]
-                return work
-
-            first = target.backend(busy_timeout).snapshot(catalog.ledger, schema=True)
-            if not first.exists:
-                results.append(RepairResult(target.name, target.location, [], [], False, exists=False))
-                continue
-            if dry_run:
-                decide([], first)
-                wrote = False
-            else:
-                if backup and keep is None and not target.remote:
-                    from .local.backups import BackupRun
-
-                    keep = BackupRun(root)
-                wrote = write_under_lock(target, catalog.ledger, busy_timeout, "repair", decide,
-                                         foreign_keys_off=True, backups=None if target.remote else keep)
-            statements, realigned = decided[0] if decided else ([], [])
-            results.append(RepairResult(target.name, target.location, statements, realigned, wrote))
+        results = [_repair_one(catalog, target, busy_timeout, dry_run, keep)
+                   for target in resolve(catalog, root, databases, urls)]
     finally:
         saved = keep.finish() if keep is not None else None
     for result in results:
         if result.repaired and not is_url(result.path):
             result.backup_dir = saved
     return results
+
+
+def _repair_one(catalog: Catalog, target: Target, busy_timeout: float, dry_run: bool,
+                keep: BackupRun | None) -> RepairResult:
+    from ._operate import write_under_lock
+    from ._repair import repair_work
+
+    spec = catalog.databases[target.name]
+    # Rows are tried against the proven table only for a file; a server refuses them itself.
+    read_rows = None if target.remote else _row_reader(target.location, busy_timeout)
+    decided: list[RepairWork | None] = [None]
+
+    def decide(rows: list[tuple[int, str]], snapshot: Snapshot) -> Write:
+        work = decided[0] = repair_work(spec, catalog.ledger, snapshot, read_rows)
+        return None if work is None else (work.statements, work.record)
+
+    first = target.backend(busy_timeout).snapshot(catalog.ledger, schema=True)
+    if not first.exists:
+        return RepairResult(target.name, target.location, [], [], False, exists=False)
+    wrote = False
+    if dry_run:
+        decide([], first)
+    else:
+        wrote = write_under_lock(target, catalog.ledger, busy_timeout, "repair", decide, foreign_keys_off=True,
+                                 backups=None if target.remote else keep)
+    work = decided[0]
+    if work is None:
+        return RepairResult(target.name, target.location, [], [], wrote)
+    return RepairResult(target.name, target.location, work.statements, work.realigned, wrote)
 
 
 def _row_reader(path: str, busy_timeout: float) -> ReadRows:

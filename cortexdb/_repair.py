@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from ._contract import execute_steps, fingerprint, quote_identifier
+from ._contract import execute_steps, fingerprint, quote_identifier, user_version_statement
 from ._errors import OperationRefusedError
 from ._inspect import compare_schema
 from ._plan import make_plan
@@ -41,10 +41,19 @@ ASIDE_PREFIX = "__cortexdb_repair_"
 SHOWN_ROWS = 5
 
 
-def repair_work(
-    spec: DatabaseSpec, ledger: str, snapshot: Snapshot, read_rows: ReadRows | None,
-) -> tuple[list[str], Record] | None:
-    """The statements and ledger updates that make the database the build's; None when it already is."""
+class RepairWork:
+    """What makes one database the build's: schema statements, then the ledger's updates."""
+
+    __slots__ = ("realigned", "record", "statements")
+
+    def __init__(self, statements: list[str], record: Record, realigned: list[int]) -> None:
+        self.statements = statements  # in order, in one transaction with foreign keys off
+        self.record = record  # ledger checksums realigned, then the fingerprint
+        self.realigned = realigned  # the versions whose checksum becomes this build's
+
+
+def repair_work(spec: DatabaseSpec, ledger: str, snapshot: Snapshot, read_rows: ReadRows | None) -> RepairWork | None:
+    """What makes the database the build's; None when it already is. Refusals raised."""
     plan = make_plan(spec, snapshot.ledger)
     refusal = plan.refusal(snapshot.location) if plan.unknown else None
     if refusal is not None:
@@ -70,8 +79,8 @@ def repair_work(
     if not statements and not record:
         return None
     value = fingerprint(ledger, spec.name, [m.ledger_key for m in spec.migrations])
-    record = [*record, (f"PRAGMA user_version = {value}", ())]
-    return statements, record
+    record = [*record, (user_version_statement(value), ())]
+    return RepairWork(statements, record, [migration.version for migration, _ in plan.changed])
 
 
 def schema_statements(
