@@ -42,9 +42,10 @@ commands:
   baseline --version N
                       record migrations up to N as applied, without running them, in the
                       database N belongs to: one with no ledger whose schema is the one they prove
-  repair              make a drifted schema the proven one (tables rebuilt, indexes, views and
-                      triggers made again), after a backup; realign the ledger of migrations
-                      changed after `generator unlock` when the schema already is the proven one
+  repair              make a drifted schema the one the build proves for the ledger (tables
+                      rebuilt, indexes, views and triggers made again), after a backup; realign
+                      the ledger of migrations changed after `generator unlock` when the schema
+                      already is the proven one
   restore [BACKUP]    without BACKUP: list the backups; with it: put its database files back
                       (--database: only those), saving the files it replaces as a new backup
 

@@ -275,7 +275,7 @@ def _repair_one(catalog: Catalog, target: Target, busy_timeout: float, dry_run: 
     decided: list[RepairWork | None] = [None]
 
     def decide(rows: list[tuple[int, str]], snapshot: Snapshot) -> Write:
-        work = decided[0] = repair_work(spec, catalog.ledger, snapshot, read_rows)
+        work = decided[0] = repair_work(spec, catalog.ledger, snapshot, read_rows, catalog.source)
         return None if work is None else (work.statements, work.record)
 
     first = target.backend(busy_timeout).snapshot(catalog.ledger, schema=True)

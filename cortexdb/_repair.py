@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from ._baseline import schema_after
 from ._contract import execute_steps, fingerprint, quote_identifier, user_version_statement
 from ._errors import OperationRefusedError
 from ._inspect import compare_schema
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ._apply import Record
-    from ._catalog import DatabaseSpec
+    from ._catalog import DatabaseSpec, Migration
     from ._contract import SchemaRow
     from ._inspect import Snapshot
 
@@ -52,20 +53,22 @@ class RepairWork:
         self.realigned = realigned  # the versions whose checksum becomes this build's
 
 
-def repair_work(spec: DatabaseSpec, ledger: str, snapshot: Snapshot, read_rows: ReadRows | None) -> RepairWork | None:
-    """What makes the database the build's; None when it already is. Refusals raised."""
+def repair_work(spec: DatabaseSpec, ledger: str, snapshot: Snapshot, read_rows: ReadRows | None,
+                source: str) -> RepairWork | None:
+    """What makes the database what this build proves for its ledger; None when it already is.
+
+    With nothing pending that is the build's final schema; with migrations pending (a data dir
+    the original runner half-applied, which `migrate` refuses to heal), the schema the recorded
+    migrations prove, computed from their steps on `:memory:`, so that `migrate` can then apply
+    the rest. Refusals raised."""
     plan = make_plan(spec, snapshot.ledger)
     refusal = plan.refusal(snapshot.location) if plan.unknown else None
     if refusal is not None:
         raise refusal
-    if plan.pending:
-        raise OperationRefusedError(
-            snapshot.location,
-            f"{len(plan.pending)} migration(s) pending (first: {plan.pending[0].label}): run `cortex db migrate` "
-            "first; repair compares the schema with the one the whole build proves",
-        )
+    recorded = sorted([*plan.applied, *(migration for migration, _ in plan.changed)], key=lambda m: m.version)
+    proven = spec.schema if not plan.pending else _proven_for(recorded, ledger, source, snapshot.location)
     assert snapshot.schema is not None
-    statements = schema_statements(spec.schema, snapshot.schema, snapshot.location, read_rows)
+    statements = schema_statements(proven, snapshot.schema, snapshot.location, read_rows)
     record: Record = []
     if plan.changed:
         if statements:
@@ -78,9 +81,22 @@ def repair_work(spec: DatabaseSpec, ledger: str, snapshot: Snapshot, read_rows: 
                    (migration.checksum, migration.version)) for migration, _ in plan.changed]
     if not statements and not record:
         return None
-    value = fingerprint(ledger, spec.name, [m.ledger_key for m in spec.migrations])
+    # As `migrate` writes it after the last of these migrations: the next start is fast, or applies the rest.
+    value = fingerprint(ledger, spec.name, [m.ledger_key for m in recorded])
     record = [*record, (user_version_statement(value), ())]
     return RepairWork(statements, record, [migration.version for migration, _ in plan.changed])
+
+
+def _proven_for(recorded: list[Migration], ledger: str, source: str, location: str) -> tuple[SchemaRow, ...]:
+    """The schema the recorded migrations prove, in version order, as SQLite leaves it."""
+    try:
+        return schema_after(recorded, ledger, source)
+    except sqlite3.Error as error:
+        raise OperationRefusedError(
+            location,
+            f"the migrations the ledger records do not run without the ones it lacks ({error}): "
+            "restore a backup (`cortex db restore`) or repair the ledger by hand",
+        ) from None
 
 
 def schema_statements(

@@ -8,7 +8,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from runtime_support import LEDGER, derived, ledger_rows, live_schema, real_frozen, run_cli, user_version
+from legacy import build_legacy_data_dir, migrations_of
+from runtime_support import LEDGER, ROOT, derived, ledger_rows, live_schema, real_frozen, run_cli, user_version
 
 import cortexdb
 from cortexdb._catalog import load_catalog
@@ -38,6 +39,11 @@ def _loosened(path: Path) -> None:
                           "INSERT INTO vault_entries SELECT * FROM old", "DROP TABLE old",
                           "DROP INDEX IF EXISTS idx_access_log_actor", "COMMIT"):
             conn.execute(statement)
+
+
+def _run_rows(path: Path, sql: str) -> list[tuple[object, ...]]:
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        return conn.execute(sql).fetchall()
 
 
 def _rows(path: Path) -> list[tuple[object, ...]]:
@@ -118,10 +124,31 @@ def test_repair_does_not_realign_a_ledger_whose_schema_is_not_the_proven_one(tmp
     assert ledger_rows(path) == before
 
 
-def test_repair_refuses_pending_migrations_and_a_newer_database(tmp_path: Path) -> None:
-    cortexdb.migrate(tmp_path, databases=["vault"], frozen=derived(FROZEN, upto=VAULT.migrations[0].version))
-    done = run_cli("repair", "--database", "vault", "--data-dir", str(tmp_path))
-    assert done.returncode == 1 and "run `cortex db migrate` first" in done.stderr
+def test_repair_completes_what_the_original_runner_left_half_applied_then_migrate_finishes(tmp_path: Path) -> None:
+    """CortexPrism's runner crashed after the first ADD COLUMN of 008 and, on its next start,
+    recorded 008 as applied (it swallowed "duplicate column"): the ledger claims more than the
+    schema has, and later migrations are pending. repair makes the schema the one the recorded
+    migrations prove, keeping the rows; migrate then applies the rest."""
+    memory = CATALOG.databases["memory"]
+    first, half = memory.migrations[0], memory.migrations[1]
+    path = tmp_path / "memory.db"
+    legacy = [m for m in migrations_of(FROZEN, ROOT / "migrations") if m.version == first.version]
+    build_legacy_data_dir(tmp_path, {"memory": "memory.db"}, legacy)
+    _run(path, "INSERT INTO episodic_memories (content) VALUES ('remember me')")
+    _run(path, str(half.steps[0][2]))  # the one statement that ran before the crash
+    _run(path, f"INSERT INTO {LEDGER} (version, description, checksum) VALUES (?, ?, ?)",
+         params=(half.version, half.description, half.legacy_checksum))
+    rows = _run_rows(path, "SELECT id, content FROM episodic_memories")
+
+    [result] = cortexdb.repair(tmp_path, databases=["memory"])
+    assert result.repaired and "DROP TABLE \"episodic_memories\"" in result.statements
+    cortexdb.migrate(tmp_path, databases=["memory"])
+    report = cortexdb.verify(tmp_path, databases=["memory"])
+    assert report.ok, report.databases[0].problems
+    assert _run_rows(path, "SELECT id, content FROM episodic_memories") == rows
+
+
+def test_repair_refuses_a_newer_database_and_leaves_a_missing_one_alone(tmp_path: Path) -> None:
     cortexdb.migrate(tmp_path, databases=["vault"])
     _run(tmp_path / "vault.db", f"INSERT INTO {LEDGER} (version, description, checksum) VALUES (9999, 'x', 'c2:f')")
     done = run_cli("repair", "--database", "vault", "--data-dir", str(tmp_path))
