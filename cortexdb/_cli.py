@@ -2,6 +2,9 @@
 
 The parser is written out by hand: `argparse` (with `re` and `gettext`) costs more to import
 than the whole up-to-date check that `cortex db migrate` runs on every application start.
+It is driven by two tables at the end of this module: `OPTIONS` (every option, its value and
+help) and `COMMANDS` (every command, the options it takes, its help and the function that runs
+it). Adding a command is one `Command` entry and one function `(options, frozen) -> exit code`.
 """
 
 from __future__ import annotations
@@ -16,50 +19,30 @@ from ._targets import is_url
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
     from ._inspect import DatabaseStatus, VerifyReport
 
+    Run = Callable[["Options", object], int]
+
 PROG = "cortex db"
-COMMANDS = ("migrate", "status", "verify")
 
-USAGE = f"usage: {PROG} {{migrate,status,verify}} [options]"
+DESCRIPTION = (
+    "Bring CortexPrism's SQLite databases up to date with the migrations frozen into this build."
+)
 
-HELP = f"""{USAGE}
-
-Bring CortexPrism's SQLite databases up to date with the migrations frozen into this build.
-
-commands:
-  migrate             apply every pending migration, each in its own transaction with its
-                      ledger row; also migrates existing session databases
-  status              per database: applied, pending, changed and unknown migrations
-  verify              compare each database's ledger and live schema with the proven schema
-
-options:
-  --data-dir DIR      the data directory (default: $CORTEX_DATA_DIR, else ~/.cortex/data)
-  --database NAME     only this database, e.g. cortex or session (may be repeated)
-  --database-url NAME=URL
-                      keep database NAME on a libSQL server (sqld), e.g.
-                      cortex=http://10.0.0.5:8080 (libsql:// means TLS); overrides the
-                      environment; NAME= keeps it a local file (may be repeated)
-  --busy-timeout SEC  how long to wait for another process's write lock (default: 30);
-                      on a server: for each answer, at least 1 s
-  --dry-run           migrate: print what would be applied and change nothing
-  --no-backup         migrate: skip the backup into <data-dir>/backups/ before changing
-                      an existing database
-  --format text|json  status, verify: output format (default: text)
-  --debug             log each step to stderr and show tracebacks
-  -h, --help          show this help
-
-environment:
+ENVIRONMENT = """environment:
   CORTEX_DATA_DIR             the default data directory
   CORTEX_DB_URL_<NAME>        the URL of one database, e.g. CORTEX_DB_URL_CORTEX
-  CORTEX_DB_URL               a URL template with {{name}} for every database without
-                              its own, e.g. http://{{name}}.db.internal:8080
+  CORTEX_DB_URL               a URL template with {name} for every database without
+                              its own, e.g. http://{name}.db.internal:8080
   CORTEX_LIBSQL_AUTH_TOKEN    the server's auth token (per database:
                               CORTEX_LIBSQL_AUTH_TOKEN_<NAME>)
   Session databases always stay local files. On a server there is no backup and no
   quick_check before migrating (the server keeps its own snapshots).
+"""
 
-exit status:
+EXIT_STATUS = """exit status:
   0  success: up to date or migrated; status without changed or unknown migrations;
      verify found no drift
   1  refusal or failure: a migration changed after it was applied, a database newer
@@ -70,21 +53,18 @@ exit status:
      a database URL that is not http://, https:// or libsql://
 """
 
-_VALUE_OPTIONS = {"--data-dir", "--database", "--database-url", "--busy-timeout", "--format"}
-_FLAG_OPTIONS = {"--dry-run", "--no-backup", "--debug"}
-_ONLY_FOR = {"--dry-run": "migrate", "--no-backup": "migrate", "--format": "status verify"}
-
 
 class UsageError(Exception):
     pass
 
 
 class Options:
-    __slots__ = ("busy_timeout", "command", "data_dir", "databases", "debug", "dry_run", "format",
-                 "help", "no_backup", "urls")
+    """What the command line asked for: one attribute per option's `dest`, plus the command."""
 
     def __init__(self) -> None:
         self.command = ""
+        self.arguments: list[str] = []  # the command's positional arguments
+        self.help = False
         self.data_dir = ""
         self.databases: list[str] = []
         self.urls: dict[str, str] = {}  # --database-url NAME=URL
@@ -93,13 +73,47 @@ class Options:
         self.no_backup = False
         self.format = "text"
         self.debug = False
-        self.help = False
+
+
+class Option:
+    """One option: `store(options, value)` takes its value (None: a flag, set `dest` to True)."""
+
+    __slots__ = ("dest", "help", "metavar", "name", "store")
+
+    def __init__(self, name: str, help: str, metavar: str = "",
+                 store: Callable[[Options, str], None] | None = None) -> None:
+        self.name = name  # "--data-dir"
+        self.metavar = metavar  # "DIR"; "" for a flag
+        self.help = help  # may span lines: each continuation line is indented under the first
+        self.store = store
+        self.dest = name.lstrip("-").replace("-", "_")
+
+    def label(self) -> str:
+        return f"{self.name} {self.metavar}" if self.metavar else self.name
+
+
+class Command:
+    """One command: its one-line summary, the options it takes beyond `COMMON`, what it runs."""
+
+    __slots__ = ("arguments", "name", "options", "run", "summary")
+
+    def __init__(self, name: str, summary: str, run: Run, options: tuple[str, ...] = (),
+                 arguments: str = "") -> None:
+        self.name = name
+        self.summary = summary
+        self.run = run
+        self.options = options  # names in `OPTIONS`, besides `COMMON`
+        self.arguments = arguments  # positional arguments in the usage line, e.g. "[COMMAND]"
 
 
 def default_data_dir() -> str:
     return os.environ.get("CORTEX_DATA_DIR") or os.path.join(
         os.path.expanduser("~"), ".cortex", "data"
     )
+
+
+def usage() -> str:
+    return f"usage: {PROG} {{{','.join(COMMANDS)}}} [options]"
 
 
 def parse(argv: list[str]) -> Options:
@@ -114,16 +128,17 @@ def parse(argv: list[str]) -> Options:
             options.help = True
         elif word.startswith("--"):
             name, has_value, value = word.partition("=")
-            if name in _FLAG_OPTIONS and not has_value:
-                setattr(options, name[2:].replace("-", "_"), True)
-            elif name in _VALUE_OPTIONS:
+            option = OPTIONS.get(name)
+            if option is None or (option.store is None and has_value):
+                raise UsageError(f"unknown option {word}")
+            if option.store is None:
+                setattr(options, option.dest, True)
+            else:
                 if not has_value:
                     if not words:
                         raise UsageError(f"{name} needs a value")
                     value = words.pop(0)
-                _set_value(options, name, value)
-            else:
-                raise UsageError(f"unknown option {word}")
+                option.store(options, value)
             given.append(name)
         elif not options.command and word in COMMANDS:
             options.command = word
@@ -133,37 +148,67 @@ def parse(argv: list[str]) -> Options:
         return options
     if not options.command:
         raise UsageError("choose a command: migrate, status or verify")
+    command = COMMANDS[options.command]
     for name in given:
-        allowed = _ONLY_FOR.get(name)
-        if allowed and options.command not in allowed.split():
+        if name not in COMMON and name not in command.options:
             raise UsageError(f"{name} does not apply to {options.command}")
     options.data_dir = options.data_dir or default_data_dir()
     return options
 
 
-def _set_value(options: Options, name: str, value: str) -> None:
-    if name == "--data-dir":
-        if not value:
-            raise UsageError("--data-dir needs a directory")
-        options.data_dir = value
-    elif name == "--database":
-        options.databases.append(value)
-    elif name == "--database-url":
-        database, has_url, url = value.partition("=")
-        if not database or not has_url:
-            raise UsageError(f"--database-url needs NAME=URL, not {value!r}")
-        options.urls[database] = url
-    elif name == "--format":
-        if value not in ("text", "json"):
-            raise UsageError(f"--format must be text or json, not {value!r}")
-        options.format = value
-    else:
-        try:
-            options.busy_timeout = float(value)
-        except ValueError:
-            raise UsageError(f"--busy-timeout needs seconds, not {value!r}") from None
-        if not options.busy_timeout >= 0:
-            raise UsageError("--busy-timeout must not be negative")
+def _store_data_dir(options: Options, value: str) -> None:
+    if not value:
+        raise UsageError("--data-dir needs a directory")
+    options.data_dir = value
+
+
+def _store_database(options: Options, value: str) -> None:
+    options.databases.append(value)
+
+
+def _store_database_url(options: Options, value: str) -> None:
+    database, has_url, url = value.partition("=")
+    if not database or not has_url:
+        raise UsageError(f"--database-url needs NAME=URL, not {value!r}")
+    options.urls[database] = url
+
+
+def _store_format(options: Options, value: str) -> None:
+    if value not in ("text", "json"):
+        raise UsageError(f"--format must be text or json, not {value!r}")
+    options.format = value
+
+
+def _store_busy_timeout(options: Options, value: str) -> None:
+    try:
+        options.busy_timeout = float(value)
+    except ValueError:
+        raise UsageError(f"--busy-timeout needs seconds, not {value!r}") from None
+    if not options.busy_timeout >= 0:
+        raise UsageError("--busy-timeout must not be negative")
+
+
+def help_text() -> str:
+    """`--help` without a command: every command and every option."""
+    lines = [usage(), "", DESCRIPTION, "", "commands:"]
+    lines += _columns((command.name, command.summary) for command in COMMANDS.values())
+    lines += ["", "options:"]
+    lines += _columns((option.label(), option.help) for option in OPTIONS.values())
+    lines += _columns([("-h, --help", "show this help")])
+    return "\n".join(lines) + "\n\n" + ENVIRONMENT + "\n" + EXIT_STATUS
+
+
+def _columns(rows: Iterable[tuple[str, str]]) -> list[str]:
+    """Help rows: the label in a 20-column gutter (on a line of its own when longer), then the text."""
+    lines = []
+    for label, text in rows:
+        first, *rest = text.split("\n")
+        if len(label) > 18:
+            lines += [f"  {label}", f"{'':22}{first}"]
+        else:
+            lines.append(f"  {label:<18}  {first}")
+        lines += [f"{'':22}{line}" for line in rest]
+    return lines
 
 
 def main(argv: list[str] | None = None, *, frozen: object | None = None) -> int:
@@ -172,21 +217,17 @@ def main(argv: list[str] | None = None, *, frozen: object | None = None) -> int:
     try:
         options = parse(args)
     except UsageError as error:
-        print(f"{USAGE}\n{PROG}: error: {error}", file=sys.stderr)
+        print(f"{usage()}\n{PROG}: error: {error}", file=sys.stderr)
         return 2
     if options.help:
-        print(HELP, end="")
+        print(help_text(), end="")
         return 0
     if options.debug:
         import logging
 
         logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="%(message)s")
     try:
-        if options.command == "migrate":
-            return _migrate(options, frozen)
-        if options.command == "status":
-            return _status(options, frozen)
-        return _verify(options, frozen)
+        return COMMANDS[options.command].run(options, frozen)
     except CortexDBError as error:
         if options.debug:
             raise
@@ -340,3 +381,37 @@ def _print_json(data: object) -> None:
     import json
 
     print(json.dumps(data, indent=2))
+
+
+# The tables. An option's help text is what `--help` prints beside it ("\n" continues it on
+# the next line); `COMMON` options apply to every command, the others to the commands that
+# list them.
+OPTIONS: dict[str, Option] = {option.name: option for option in (
+    Option("--data-dir", "the data directory (default: $CORTEX_DATA_DIR, else ~/.cortex/data)",
+           "DIR", _store_data_dir),
+    Option("--database", "only this database, e.g. cortex or session (may be repeated)",
+           "NAME", _store_database),
+    Option("--database-url", "keep database NAME on a libSQL server (sqld), e.g.\n"
+           "cortex=http://10.0.0.5:8080 (libsql:// means TLS); overrides the\n"
+           "environment; NAME= keeps it a local file (may be repeated)",
+           "NAME=URL", _store_database_url),
+    Option("--busy-timeout", "how long to wait for another process's write lock (default: 30);\n"
+           "on a server: for each answer, at least 1 s", "SEC", _store_busy_timeout),
+    Option("--dry-run", "migrate: print what would be applied and change nothing"),
+    Option("--no-backup", "migrate: skip the backup into <data-dir>/backups/ before changing\n"
+           "an existing database"),
+    Option("--format", "status, verify: output format (default: text)", "text|json", _store_format),
+    Option("--debug", "log each step to stderr and show tracebacks"),
+)}
+
+COMMON = ("--data-dir", "--database", "--database-url", "--busy-timeout", "--debug")
+
+COMMANDS: dict[str, Command] = {command.name: command for command in (
+    Command("migrate", "apply every pending migration, each in its own transaction with its\n"
+            "ledger row; also migrates existing session databases", _migrate,
+            ("--dry-run", "--no-backup")),
+    Command("status", "per database: applied, pending, changed and unknown migrations", _status,
+            ("--format",)),
+    Command("verify", "compare each database's ledger and live schema with the proven schema",
+            _verify, ("--format",)),
+)}
