@@ -39,6 +39,15 @@ def __getattr__(name: str) -> object:
         from . import _inspect
 
         return getattr(_inspect, name)
+    if name == "__version__":
+        # From the installed package's metadata (pyproject.toml is the one source), read on
+        # first use: importlib.metadata costs more than the up-to-date check.
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version(__name__)
+        except PackageNotFoundError:  # imported from a source tree that was never installed
+            return "0+unknown"
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
@@ -67,6 +76,7 @@ __all__ = [
     "State",
     "TransactionAborted",
     "VerifyReport",
+    "__version__",
     "migrate",
     "open_session",
     "status",

@@ -1,4 +1,4 @@
-"""`cortex db migrate|status|verify`: a thin layer that parses, calls the API, prints, exits.
+"""`cortex db migrate|status|verify|help`: a thin layer that parses, calls the API, prints, exits.
 
 The parser is written out by hand: `argparse` (with `re` and `gettext`) costs more to import
 than the whole up-to-date check that `cortex db migrate` runs on every application start.
@@ -12,16 +12,12 @@ from __future__ import annotations
 import os
 import sys
 
-from . import _api
-from ._api import State
+from . import _api, _checkout, _report
 from ._errors import CortexDBError
-from ._targets import is_url
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
-
-    from ._inspect import DatabaseStatus, VerifyReport
 
     Run = Callable[["Options", object], int]
 
@@ -55,7 +51,7 @@ EXIT_STATUS = """exit status:
 
 
 class UsageError(Exception):
-    pass
+    command = ""  # the command being parsed, for the usage line
 
 
 class Options:
@@ -65,6 +61,7 @@ class Options:
         self.command = ""
         self.arguments: list[str] = []  # the command's positional arguments
         self.help = False
+        self.version = False
         self.data_dir = ""
         self.databases: list[str] = []
         self.urls: dict[str, str] = {}  # --database-url NAME=URL
@@ -72,24 +69,32 @@ class Options:
         self.dry_run = False
         self.no_backup = False
         self.format = "text"
+        self.quiet = False
+        self.verbose = False
         self.debug = False
+
+    @property
+    def verbosity(self) -> int:
+        return _report.QUIET if self.quiet else _report.VERBOSE if self.verbose else _report.NORMAL
 
 
 class Option:
     """One option: `store(options, value)` takes its value (None: a flag, set `dest` to True)."""
 
-    __slots__ = ("dest", "help", "metavar", "name", "store")
+    __slots__ = ("dest", "help", "metavar", "name", "short", "store")
 
     def __init__(self, name: str, help: str, metavar: str = "",
-                 store: Callable[[Options, str], None] | None = None) -> None:
+                 store: Callable[[Options, str], None] | None = None, short: str = "") -> None:
         self.name = name  # "--data-dir"
+        self.short = short  # "-q", or ""
         self.metavar = metavar  # "DIR"; "" for a flag
         self.help = help  # may span lines: each continuation line is indented under the first
         self.store = store
         self.dest = name.lstrip("-").replace("-", "_")
 
     def label(self) -> str:
-        return f"{self.name} {self.metavar}" if self.metavar else self.name
+        names = f"{self.short}, {self.name}" if self.short else self.name
+        return f"{names} {self.metavar}" if self.metavar else names
 
 
 class Command:
@@ -100,10 +105,10 @@ class Command:
     def __init__(self, name: str, summary: str, run: Run, options: tuple[str, ...] = (),
                  arguments: str = "") -> None:
         self.name = name
-        self.summary = summary
+        self.summary = summary  # "\n" continues it on the next line of --help
         self.run = run
         self.options = options  # names in `OPTIONS`, besides `COMMON`
-        self.arguments = arguments  # positional arguments in the usage line, e.g. "[COMMAND]"
+        self.arguments = arguments  # its one optional positional argument, e.g. "[COMMAND]"
 
 
 def default_data_dir() -> str:
@@ -112,25 +117,38 @@ def default_data_dir() -> str:
     )
 
 
-def usage() -> str:
+def usage(command: str = "") -> str:
+    if command:
+        arguments = COMMANDS[command].arguments
+        return f"usage: {PROG} {command} [options]" + (f" {arguments}" if arguments else "")
     return f"usage: {PROG} {{{','.join(COMMANDS)}}} [options]"
 
 
 def parse(argv: list[str]) -> Options:
     options = Options()
+    try:
+        return _parse(argv, options)
+    except UsageError as error:
+        error.command = options.command
+        raise
+
+
+def _parse(argv: list[str], options: Options) -> Options:
     words = list(argv)
     if words and words[0] == "db":  # `cortex db migrate` and `python -m cortexdb db migrate`
         words.pop(0)
     given: list[str] = []
     while words:
         word = words.pop(0)
-        if word in ("-h", "--help"):
+        word = SHORT.get(word, word)
+        if word == "--help":
             options.help = True
-        elif word.startswith("--"):
+        elif word.startswith("-"):
             name, has_value, value = word.partition("=")
             option = OPTIONS.get(name)
             if option is None or (option.store is None and has_value):
-                raise UsageError(f"unknown option {word}")
+                known = [*OPTIONS, "--help"]
+                raise UsageError(f"unknown option {word}{_did_you_mean(name, known, quote=False)}")
             if option.store is None:
                 setattr(options, option.dest, True)
             else:
@@ -140,20 +158,39 @@ def parse(argv: list[str]) -> Options:
                     value = words.pop(0)
                 option.store(options, value)
             given.append(name)
-        elif not options.command and word in COMMANDS:
+        elif not options.command:
+            if word not in COMMANDS:
+                raise UsageError(f"unknown command {word!r}{_did_you_mean(word, COMMANDS)}")
             options.command = word
+        elif COMMANDS[options.command].arguments and not options.arguments:
+            options.arguments.append(word)
         else:
             raise UsageError(f"unexpected argument {word!r}")
-    if options.help:
+    if options.help or options.version:
         return options
     if not options.command:
-        raise UsageError("choose a command: migrate, status or verify")
+        *most, last = COMMANDS
+        raise UsageError(f"choose a command: {', '.join(most)} or {last}")
     command = COMMANDS[options.command]
     for name in given:
         if name not in COMMON and name not in command.options:
             raise UsageError(f"{name} does not apply to {options.command}")
+    if options.quiet and options.verbose:
+        raise UsageError("-q/--quiet and -v/--verbose contradict each other: give one")
     options.data_dir = options.data_dir or default_data_dir()
     return options
+
+
+def _did_you_mean(word: str, choices: Iterable[str], quote: bool = True) -> str:
+    """": did you mean 'migrate'?" for the nearest choice. difflib is imported only on this, the
+    error path: never by a command line that parses."""
+    import difflib
+
+    choices = list(choices)
+    nearest = difflib.get_close_matches(word, choices, n=1)
+    if nearest:
+        return f": did you mean {nearest[0]!r}?" if quote else f": did you mean {nearest[0]}?"
+    return f" (choose from {', '.join(choices)})" if quote else ""
 
 
 def _store_data_dir(options: Options, value: str) -> None:
@@ -188,14 +225,27 @@ def _store_busy_timeout(options: Options, value: str) -> None:
         raise UsageError("--busy-timeout must not be negative")
 
 
-def help_text() -> str:
-    """`--help` without a command: every command and every option."""
-    lines = [usage(), "", DESCRIPTION, "", "commands:"]
-    lines += _columns((command.name, command.summary) for command in COMMANDS.values())
-    lines += ["", "options:"]
-    lines += _columns((option.label(), option.help) for option in OPTIONS.values())
+def help_text(command: str = "") -> str:
+    """`--help`: of one command (its own options and `COMMON`), or of all (every option)."""
+    if command:
+        chosen = COMMANDS[command]
+        lines = [usage(command), "", *chosen.summary.split("\n"), "", "options:"]
+        names = [*chosen.options, *COMMON]
+        lines += _columns((OPTIONS[name].label(), OPTIONS[name].help) for name in names)
+    else:
+        lines = [usage(), "", DESCRIPTION, "", "commands:"]
+        lines += _columns((entry.name, entry.summary) for entry in COMMANDS.values())
+        lines += ["", "options:"]
+        lines += _columns((option.label(), _scope(option.name) + option.help) for option in OPTIONS.values())
     lines += _columns([("-h, --help", "show this help")])
     return "\n".join(lines) + "\n\n" + ENVIRONMENT + "\n" + EXIT_STATUS
+
+
+def _scope(option: str) -> str:
+    """"migrate: " before the help of an option only `migrate` takes."""
+    if option in COMMON:
+        return ""
+    return ", ".join(name for name, command in COMMANDS.items() if option in command.options) + ": "
 
 
 def _columns(rows: Iterable[tuple[str, str]]) -> list[str]:
@@ -211,27 +261,40 @@ def _columns(rows: Iterable[tuple[str, str]]) -> list[str]:
     return lines
 
 
+def version_text(frozen: object | None) -> str:
+    """`--version`: the package's version, and what this build's frozen module carries."""
+    from . import __version__
+    from ._catalog import load_catalog
+
+    catalog = load_catalog(frozen)
+    lines = [f"cortexdb {__version__}", f"migrations: {catalog.source_hash}"]
+    for spec in catalog.databases.values():
+        highest = max((migration.version for migration in spec.migrations), default=0)
+        lines.append(f"  {spec.name:<10} up to {highest:03d} ({len(spec.migrations)} migrations)")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None, *, frozen: object | None = None) -> int:
     """The `cortex` console script; returns the exit status (0, 1 or 2; see --help)."""
     args = sys.argv[1:] if argv is None else argv
+    options = Options()
     try:
         options = parse(args)
-    except UsageError as error:
-        print(f"{usage()}\n{PROG}: error: {error}", file=sys.stderr)
-        return 2
-    if options.help:
-        print(help_text(), end="")
-        return 0
-    if options.debug:
-        import logging
-
-        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="%(message)s")
-    try:
+        if options.help:
+            print(help_text(options.command), end="")
+            return 0
+        if options.version:
+            print(version_text(frozen), end="")
+            return 0
+        _logging(options)
         return COMMANDS[options.command].run(options, frozen)
+    except UsageError as error:
+        print(f"{usage(error.command or options.command)}\n{PROG}: error: {error}", file=sys.stderr)
+        return 2
     except CortexDBError as error:
         if options.debug:
             raise
-        print(f"{PROG} {options.command}: {error}", file=sys.stderr)
+        print(f"{PROG} {options.command or 'version'}: {error}", file=sys.stderr)
         return error.exit_code
     except BrokenPipeError:
         # The reader (e.g. `| head`) went away: stop quietly, as other CLI tools do.
@@ -239,7 +302,27 @@ def main(argv: list[str] | None = None, *, frozen: object | None = None) -> int:
         return 1
 
 
+def _logging(options: Options) -> None:
+    """--debug: every step of every module; -v: the `cortexdb` logger's info (what was applied,
+    backed up, pruned). Neither imports logging on the default path."""
+    if options.debug:
+        import logging
+
+        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="%(message)s")
+    elif options.verbose:
+        import logging
+
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger = logging.getLogger("cortexdb")
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+
 def _migrate(options: Options, frozen: object | None) -> int:
+    if frozen is None and not options.quiet and _checkout.sources_changed(os.path.dirname(__file__)):
+        print(f"{PROG} migrate: warning: migrations changed since the last `make migrations`; "
+              "this run applies the migrations of that build", file=sys.stderr)
     result = _api.migrate(
         options.data_dir,
         databases=options.databases or None,
@@ -248,139 +331,90 @@ def _migrate(options: Options, frozen: object | None) -> int:
         urls=options.urls or None,
         busy_timeout=options.busy_timeout,
         frozen=frozen,
-        progress=_progress,
+        progress=None if options.quiet else _progress(live=sys.stderr.isatty()),
     )
-    up_to_date_sessions: dict[str, int] = {}  # many session files: one line for those up to date
-    for database in result.databases:
-        shown = _shown(database.path, options.data_dir)
-        if database.state == State.UP_TO_DATE and database.session:
-            up_to_date_sessions[database.name] = up_to_date_sessions.get(database.name, 0) + 1
-            continue
-        if database.state == State.MIGRATED:
-            what = f"applied {_versions(database.versions)}"
-        elif database.state == State.WOULD_MIGRATE:
-            what = f"would apply {_versions(database.pending)}"
-        elif database.state == State.ADOPTED:
-            what = "up to date (ledger verified, fingerprint written)"
-        elif database.state == _api.FAILED:
-            continue  # listed at the end
-        else:
-            what = "up to date"
-        print(f"{database.name:<10} {shown:<28} {what}")
-    for name, count in up_to_date_sessions.items():
-        print(f"{name:<10} {'(per session)':<28} {count} session database(s) up to date")
-    if options.dry_run:
-        count = sum(len(database.pending) for database in result.databases)
-        print(f"dry run: {count} migration(s) would be applied; nothing was changed")
-    elif result.applied:
-        print(f"applied {result.applied} migration(s)")
-        if result.backup_dir:
-            print(f"backup: {result.backup_dir}")
-    else:
-        print("up to date")
-    failures = result.failures
-    for failure in failures:
-        print(f"{PROG} migrate: {failure.error}", file=sys.stderr)
-    if failures:
-        migrated = sum(1 for database in result.databases if database.session) - len(failures)
-        print(f"{PROG} migrate: {len(failures)} session database(s) not migrated (listed above); "
-              f"the other {migrated} are up to date", file=sys.stderr)
-        return 1
-    return 0
+    for line in _report.migrate_lines(result, options.data_dir, options.verbosity, options.dry_run):
+        print(line)
+    failures = _report.failure_lines(PROG, result)
+    for line in failures:
+        print(line, file=sys.stderr)
+    return 1 if failures else 0
 
 
-def _shown(location: str, data_dir: str) -> str:
-    """A file relative to the data dir; a server database by its URL."""
-    return location if is_url(location) else os.path.relpath(location, data_dir)
+def _progress(live: bool) -> Callable[[int, int, str], None]:
+    """Progress on stderr: a line rewritten in place on a terminal, else every tenth."""
 
+    def show(done: int, total: int, path: str) -> None:
+        if live:
+            if done == total or done % max(1, total // 100) == 0:
+                sys.stderr.write(f"\rmigrated {done}/{total} databases" + ("\n" if done == total else ""))
+                sys.stderr.flush()
+        elif total >= 10 and (done == total or done % max(1, total // 10) == 0):
+            print(f"migrated {done}/{total} databases ({path})", file=sys.stderr)
 
-def _versions(versions: tuple[int, ...]) -> str:
-    return ", ".join(f"{version:03d}" for version in versions)
-
-
-def _progress(done: int, total: int, path: str) -> None:
-    if total >= 10 and (done == total or done % max(1, total // 10) == 0):
-        print(f"migrated {done}/{total} databases ({path})", file=sys.stderr)
+    return show
 
 
 def _status(options: Options, frozen: object | None) -> int:
-    rows = _api.status(
-        options.data_dir,
-        databases=options.databases or None,
-        urls=options.urls or None,
-        busy_timeout=options.busy_timeout,
-        frozen=frozen,
-    )
+    rows = _api.each_status(options.data_dir, databases=options.databases or None, urls=options.urls or None,
+                            busy_timeout=options.busy_timeout, frozen=frozen)
+    attention = False
     if options.format == "json":
-        _print_json({"data_dir": options.data_dir, "databases": [_status_json(r) for r in rows]})
-    else:
-        for row in rows:
-            shown = _shown(row.path, options.data_dir)
-            print(f"{row.name:<10} {shown:<28} {_status_text(row)}")
-    return 1 if any(row.changed or row.unknown for row in rows) else 0
-
-
-def _status_text(row: DatabaseStatus) -> str:
-    if not row.exists:
-        return f"missing: {len(row.pending)} pending"
-    parts = [f"applied {len(row.applied)}" + (f" ({len(row.legacy)} legacy)" if row.legacy else "")]
-    for label, versions in (("pending", row.pending), ("changed", row.changed),
-                            ("unknown", row.unknown)):
-        if versions:
-            parts.append(f"{label} {_versions(versions)}")
-    if row.up_to_date:
-        parts.append("up to date")
-    return ", ".join(parts)
-
-
-def _status_json(row: DatabaseStatus) -> dict[str, object]:
-    return {
-        "name": row.name,
-        "path": row.path,
-        "exists": row.exists,
-        "up_to_date": row.up_to_date,
-        "applied": list(row.applied),
-        "legacy": list(row.legacy),
-        "pending": list(row.pending),
-        "changed": list(row.changed),
-        "unknown": list(row.unknown),
-    }
+        stream = _report.JsonStream({"data_dir": _report.absolute(options.data_dir)})
+        for status in rows:
+            attention = attention or _report.status_attention(status)
+            stream.add(_report.status_json(status))
+        stream.close()
+        return 1 if attention else 0
+    tallies = _report.Tallies()
+    for status in rows:
+        needs = _report.status_attention(status)
+        attention = attention or needs
+        if status.session and options.verbosity == _report.NORMAL:
+            tallies.add(status.name, _report.status_state(status))
+        elif options.verbosity == _report.QUIET and not needs:
+            continue
+        if needs or not status.session or options.verbose:
+            print(_report.row(status.name, status.path, options.data_dir, _report.status_text(status)))
+    for line in tallies.lines():
+        print(line)
+    return 1 if attention else 0
 
 
 def _verify(options: Options, frozen: object | None) -> int:
-    report: VerifyReport = _api.verify(
-        options.data_dir,
-        databases=options.databases or None,
-        urls=options.urls or None,
-        busy_timeout=options.busy_timeout,
-        frozen=frozen,
-    )
+    checks = _api.each_check(options.data_dir, databases=options.databases or None, urls=options.urls or None,
+                             busy_timeout=options.busy_timeout, frozen=frozen)
+    drifted = 0
     if options.format == "json":
-        _print_json({
-            "data_dir": options.data_dir,
-            "ok": report.ok,
-            "databases": [
-                {"name": c.name, "path": c.path, "ok": c.ok, "problems": list(c.problems),
-                 "missing": [list(k) for k in c.missing], "extra": [list(k) for k in c.extra],
-                 "different": [list(k) for k in c.different]}
-                for c in report.databases
-            ],
-        })
-    else:
-        for check in report.databases:
-            shown = _shown(check.path, options.data_dir)
-            print(f"{check.name:<10} {shown:<28} {'ok' if check.ok else 'DRIFT'}")
-            for problem in check.problems:
-                print(f"    {problem}")
-        drifted = sum(not check.ok for check in report.databases)
-        print("no drift" if report.ok else f"drift in {drifted} database(s)")
-    return 0 if report.ok else 1
+        stream = _report.JsonStream({"data_dir": _report.absolute(options.data_dir)})
+        for check in checks:
+            drifted += not check.ok
+            stream.add(_report.check_json(check))
+        stream.close({"ok": not drifted})
+        return 1 if drifted else 0
+    tallies = _report.Tallies()
+    for check in checks:
+        drifted += not check.ok
+        if check.session and options.verbosity == _report.NORMAL:
+            tallies.add(check.name, "ok" if check.ok else "DRIFT (listed above)")
+        elif options.verbosity == _report.QUIET and check.ok:
+            continue
+        if not check.ok or not check.session or options.verbose:
+            for line in _report.check_lines(check, options.data_dir):
+                print(line)
+    if not options.quiet:
+        for line in tallies.lines():
+            print(line)
+        print(f"drift in {drifted} database(s)" if drifted else "no drift")
+    return 1 if drifted else 0
 
 
-def _print_json(data: object) -> None:
-    import json
-
-    print(json.dumps(data, indent=2))
+def _help(options: Options, frozen: object | None) -> int:
+    topic = options.arguments[0] if options.arguments else ""
+    if topic and topic not in COMMANDS:
+        raise UsageError(f"unknown command {topic!r}{_did_you_mean(topic, COMMANDS)}")
+    print(help_text(topic), end="")
+    return 0
 
 
 # The tables. An option's help text is what `--help` prints beside it ("\n" continues it on
@@ -397,14 +431,22 @@ OPTIONS: dict[str, Option] = {option.name: option for option in (
            "NAME=URL", _store_database_url),
     Option("--busy-timeout", "how long to wait for another process's write lock (default: 30);\n"
            "on a server: for each answer, at least 1 s", "SEC", _store_busy_timeout),
-    Option("--dry-run", "migrate: print what would be applied and change nothing"),
-    Option("--no-backup", "migrate: skip the backup into <data-dir>/backups/ before changing\n"
+    Option("--dry-run", "print what would be applied and change nothing"),
+    Option("--no-backup", "skip the backup into <data-dir>/backups/ before changing\n"
            "an existing database"),
-    Option("--format", "status, verify: output format (default: text)", "text|json", _store_format),
+    Option("--format", "output format (default: text); json lists every database", "text|json",
+           _store_format),
+    Option("--quiet", "print only errors and what needs attention (JSON stays complete)",
+           short="-q"),
+    Option("--verbose", "a line for each session database, not one for all of them;\n"
+           "log what is applied, backed up and pruned to stderr", short="-v"),
     Option("--debug", "log each step to stderr and show tracebacks"),
+    Option("--version", "the package's version and the migrations this build carries"),
 )}
 
-COMMON = ("--data-dir", "--database", "--database-url", "--busy-timeout", "--debug")
+COMMON = ("--data-dir", "--database", "--database-url", "--busy-timeout", "--quiet", "--verbose",
+          "--debug", "--version")
+SHORT = {"-h": "--help", **{option.short: option.name for option in OPTIONS.values() if option.short}}
 
 COMMANDS: dict[str, Command] = {command.name: command for command in (
     Command("migrate", "apply every pending migration, each in its own transaction with its\n"
@@ -414,4 +456,6 @@ COMMANDS: dict[str, Command] = {command.name: command for command in (
             ("--format",)),
     Command("verify", "compare each database's ledger and live schema with the proven schema",
             _verify, ("--format",)),
+    Command("help", "this help, or one command's (cortex db help migrate)", _help,
+            arguments="[COMMAND]"),
 )}
