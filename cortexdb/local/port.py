@@ -49,7 +49,7 @@ class LocalFile:
         return file_is_current(self.location, expected, self.busy_timeout)
 
     def snapshot(self, ledger: str, schema: bool = False) -> Snapshot:
-        if not _connect.check_database_file(self.location):
+        if not _connect.database_file_exists(self.location):
             return Snapshot(self.location, False, ())
         try:
             # Read-only: status and verify work on read-only media and data dirs.

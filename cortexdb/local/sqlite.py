@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 import time
 
 from .._errors import (
@@ -83,6 +84,25 @@ def check_database_file(path: str) -> bool:
     if head != SQLITE_HEADER:
         raise NotADatabaseError(path, "is not an SQLite database (its header is not SQLite's)")
     return True
+
+
+def database_file_exists(path: str) -> bool:
+    """`check_database_file` without opening the file: the one open is SQLite's, which reads the
+    same 16-byte header (`verify` of a fleet opens each file once). A file shorter than the header
+    cannot be one; SQLite says "file is not a database" of any other that is not."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return False
+    except NotADirectoryError as error:
+        raise unusable_directory(os.path.dirname(path), error, "cannot read the database file") from None
+    except OSError as error:
+        raise DataDirError(path, f"cannot read the database file ({error.strerror})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise DataDirError(path, "is a directory, not a database file")
+    if 0 < info.st_size < len(SQLITE_HEADER):
+        raise NotADatabaseError(path, "is not an SQLite database (its header is not SQLite's)")
+    return info.st_size > 0
 
 
 def quick_check(conn: sqlite3.Connection) -> tuple[str, ...]:
