@@ -103,6 +103,13 @@ class MigrateResult:
         self.databases = databases
         self.backup_dir = backup_dir
 
+    def __repr__(self) -> str:
+        counts: dict[str, int] = {}
+        for result in self.databases:
+            counts[result.state] = counts.get(result.state, 0) + 1
+        states = ", ".join(f"{count} {state}" for state, count in counts.items())
+        return f"MigrateResult({len(self.databases)} database(s): {states}; applied={self.applied}, backup_dir={self.backup_dir!r})"
+
     @property
     def applied(self) -> int:
         """How many migrations were applied, over all databases."""
