@@ -108,7 +108,8 @@ class MigrateResult:
         for result in self.databases:
             counts[result.state] = counts.get(result.state, 0) + 1
         states = ", ".join(f"{count} {state}" for state, count in counts.items())
-        return f"MigrateResult({len(self.databases)} database(s): {states}; applied={self.applied}, backup_dir={self.backup_dir!r})"
+        return (f"MigrateResult({len(self.databases)} database(s): {states}; applied={self.applied}, "
+                f"backup_dir={self.backup_dir!r})")
 
     @property
     def applied(self) -> int:

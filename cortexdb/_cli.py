@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import sys
 
-from . import _api, _checkout, _report
+from . import _api, _report
 from ._errors import CortexDBError
 
 TYPE_CHECKING = False
@@ -320,7 +320,7 @@ def _logging(options: Options) -> None:
 
 
 def _migrate(options: Options, frozen: object | None) -> int:
-    if frozen is None and not options.quiet and _checkout.sources_changed(os.path.dirname(__file__)):
+    if frozen is None and not options.quiet and _source_checkout_changed():
         print(f"{PROG} migrate: warning: migrations changed since the last `make migrations`; "
               "this run applies the migrations of that build", file=sys.stderr)
     result = _api.migrate(
@@ -339,6 +339,17 @@ def _migrate(options: Options, frozen: object | None) -> int:
     for line in failures:
         print(line, file=sys.stderr)
     return 1 if failures else 0
+
+
+def _source_checkout_changed() -> bool:
+    """Only a source checkout has manifest.toml beside the package: an installed one pays this
+    one failed stat, not the import of `_checkout`."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    if not os.path.exists(os.path.join(os.path.dirname(package), "manifest.toml")):
+        return False
+    from ._checkout import sources_changed
+
+    return sources_changed(package)
 
 
 def _progress(live: bool) -> Callable[[int, int, str], None]:
