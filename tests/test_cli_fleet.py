@@ -106,7 +106,7 @@ def test_json_is_complete_with_absolute_paths(data: Path, tmp_path: Path, comman
     document = json.loads(proc.stdout)
     assert document["data_dir"] == str(data)
     paths = [entry["path"] for entry in document["databases"]]
-    expected = [str(data / "main.db")] + sorted(str(path) for path in (data / "sessions").glob("*.db"))
+    expected = [str(data / "main.db"), *sorted(str(path) for path in (data / "sessions").glob("*.db"))]
     assert paths == expected and len(paths) == SESSIONS + 1
     assert all(os.path.isabs(path) for path in paths)
     if command == "verify":
