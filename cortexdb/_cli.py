@@ -23,33 +23,6 @@ if TYPE_CHECKING:
 
 PROG = "cortex db"
 
-DESCRIPTION = (
-    "Bring CortexPrism's SQLite databases up to date with the migrations frozen into this build."
-)
-
-ENVIRONMENT = """environment:
-  CORTEX_DATA_DIR             the default data directory
-  CORTEX_DB_URL_<NAME>        the URL of one database, e.g. CORTEX_DB_URL_CORTEX
-  CORTEX_DB_URL               a URL template with {name} for every database without
-                              its own, e.g. http://{name}.db.internal:8080
-  CORTEX_LIBSQL_AUTH_TOKEN    the server's auth token (per database:
-                              CORTEX_LIBSQL_AUTH_TOKEN_<NAME>)
-  Session databases always stay local files. On a server there is no backup and no
-  quick_check before migrating (the server keeps its own snapshots).
-"""
-
-EXIT_STATUS = """exit status:
-  0  success: up to date or migrated; status without changed or unknown migrations;
-     verify found no drift
-  1  refusal or failure: a migration changed after it was applied, a database newer
-     than the code, a corrupt or locked database, a failed migration, drift (verify),
-     a server that cannot be reached or refuses the token
-  2  bad usage or input: unknown command or option, unknown database, unusable data
-     directory, a file that is not an SQLite database, missing or wrong frozen module,
-     a database URL that is not http://, https:// or libsql://
-"""
-
-
 class UsageError(Exception):
     command = ""  # the command being parsed, for the usage line
 
@@ -148,7 +121,7 @@ def _parse(argv: list[str], options: Options) -> Options:
             option = OPTIONS.get(name)
             if option is None or (option.store is None and has_value):
                 known = [*OPTIONS, "--help"]
-                raise UsageError(f"unknown option {word}{_did_you_mean(name, known, quote=False)}")
+                raise UsageError(f"unknown option {word}{_suggest(name, known, quote=False)}")
             if option.store is None:
                 setattr(options, option.dest, True)
             else:
@@ -160,7 +133,7 @@ def _parse(argv: list[str], options: Options) -> Options:
             given.append(name)
         elif not options.command:
             if word not in COMMANDS:
-                raise UsageError(f"unknown command {word!r}{_did_you_mean(word, COMMANDS)}")
+                raise UsageError(f"unknown command {word!r}{_suggest(word, COMMANDS)}")
             options.command = word
         elif COMMANDS[options.command].arguments and not options.arguments:
             options.arguments.append(word)
@@ -181,16 +154,10 @@ def _parse(argv: list[str], options: Options) -> Options:
     return options
 
 
-def _did_you_mean(word: str, choices: Iterable[str], quote: bool = True) -> str:
-    """": did you mean 'migrate'?" for the nearest choice. difflib is imported only on this, the
-    error path: never by a command line that parses."""
-    import difflib
+def _suggest(word: str, choices: Iterable[str], quote: bool = True) -> str:
+    from ._cli_text import did_you_mean  # the error path only
 
-    choices = list(choices)
-    nearest = difflib.get_close_matches(word, choices, n=1)
-    if nearest:
-        return f": did you mean {nearest[0]!r}?" if quote else f": did you mean {nearest[0]}?"
-    return f" (choose from {', '.join(choices)})" if quote else ""
+    return did_you_mean(word, choices, quote)
 
 
 def _store_data_dir(options: Options, value: str) -> None:
@@ -227,18 +194,20 @@ def _store_busy_timeout(options: Options, value: str) -> None:
 
 def help_text(command: str = "") -> str:
     """`--help`: of one command (its own options and `COMMON`), or of all (every option)."""
+    from . import _cli_text
+
     if command:
         chosen = COMMANDS[command]
         lines = [usage(command), "", *chosen.summary.split("\n"), "", "options:"]
         names = [*chosen.options, *COMMON]
-        lines += _columns((OPTIONS[name].label(), OPTIONS[name].help) for name in names)
+        lines += _cli_text.columns((OPTIONS[name].label(), OPTIONS[name].help) for name in names)
     else:
-        lines = [usage(), "", DESCRIPTION, "", "commands:"]
-        lines += _columns((entry.name, entry.summary) for entry in COMMANDS.values())
+        lines = [usage(), "", _cli_text.DESCRIPTION, "", "commands:"]
+        lines += _cli_text.columns((entry.name, entry.summary) for entry in COMMANDS.values())
         lines += ["", "options:"]
-        lines += _columns((option.label(), _scope(option.name) + option.help) for option in OPTIONS.values())
-    lines += _columns([("-h, --help", "show this help")])
-    return "\n".join(lines) + "\n\n" + ENVIRONMENT + "\n" + EXIT_STATUS
+        lines += _cli_text.columns((option.label(), _scope(option.name) + option.help) for option in OPTIONS.values())
+    lines += _cli_text.columns([("-h, --help", "show this help")])
+    return "\n".join(lines) + "\n\n" + _cli_text.ENVIRONMENT + "\n" + _cli_text.EXIT_STATUS
 
 
 def _scope(option: str) -> str:
@@ -246,32 +215,6 @@ def _scope(option: str) -> str:
     if option in COMMON:
         return ""
     return ", ".join(name for name, command in COMMANDS.items() if option in command.options) + ": "
-
-
-def _columns(rows: Iterable[tuple[str, str]]) -> list[str]:
-    """Help rows: the label in a 20-column gutter (on a line of its own when longer), then the text."""
-    lines = []
-    for label, text in rows:
-        first, *rest = text.split("\n")
-        if len(label) > 18:
-            lines += [f"  {label}", f"{'':22}{first}"]
-        else:
-            lines.append(f"  {label:<18}  {first}")
-        lines += [f"{'':22}{line}" for line in rest]
-    return lines
-
-
-def version_text(frozen: object | None) -> str:
-    """`--version`: the package's version, and what this build's frozen module carries."""
-    from . import __version__
-    from ._catalog import load_catalog
-
-    catalog = load_catalog(frozen)
-    lines = [f"cortexdb {__version__}", f"migrations: {catalog.source_hash}"]
-    for spec in catalog.databases.values():
-        highest = max((migration.version for migration in spec.migrations), default=0)
-        lines.append(f"  {spec.name:<10} up to {highest:03d} ({len(spec.migrations)} migrations)")
-    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None, *, frozen: object | None = None) -> int:
@@ -284,6 +227,8 @@ def main(argv: list[str] | None = None, *, frozen: object | None = None) -> int:
             print(help_text(options.command), end="")
             return 0
         if options.version:
+            from ._cli_text import version_text
+
             print(version_text(frozen), end="")
             return 0
         _logging(options)
@@ -331,7 +276,7 @@ def _migrate(options: Options, frozen: object | None) -> int:
         urls=options.urls or None,
         busy_timeout=options.busy_timeout,
         frozen=frozen,
-        progress=None if options.quiet else _progress(live=sys.stderr.isatty()),
+        progress=None if options.quiet else _report.progress(live=sys.stderr.isatty()),
     )
     for line in _report.migrate_lines(result, options.data_dir, options.verbosity, options.dry_run):
         print(line)
@@ -350,20 +295,6 @@ def _source_checkout_changed() -> bool:
     from ._checkout import sources_changed
 
     return sources_changed(package)
-
-
-def _progress(live: bool) -> Callable[[int, int, str], None]:
-    """Progress on stderr: a line rewritten in place on a terminal, else every tenth."""
-
-    def show(done: int, total: int, path: str) -> None:
-        if live:
-            if done == total or done % max(1, total // 100) == 0:
-                sys.stderr.write(f"\rmigrated {done}/{total} databases" + ("\n" if done == total else ""))
-                sys.stderr.flush()
-        elif total >= 10 and (done == total or done % max(1, total // 10) == 0):
-            print(f"migrated {done}/{total} databases ({path})", file=sys.stderr)
-
-    return show
 
 
 def _status(options: Options, frozen: object | None) -> int:
@@ -423,7 +354,7 @@ def _verify(options: Options, frozen: object | None) -> int:
 def _help(options: Options, frozen: object | None) -> int:
     topic = options.arguments[0] if options.arguments else ""
     if topic and topic not in COMMANDS:
-        raise UsageError(f"unknown command {topic!r}{_did_you_mean(topic, COMMANDS)}")
+        raise UsageError(f"unknown command {topic!r}{_suggest(topic, COMMANDS)}")
     print(help_text(topic), end="")
     return 0
 

@@ -17,7 +17,7 @@ from ._targets import is_url
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
 
     from ._api import DatabaseResult, MigrateResult
     from ._inspect import DatabaseCheck, DatabaseStatus
@@ -212,3 +212,16 @@ class JsonStream:
             out.write(f",\n  {self._dumps(key)}: {self._dumps(value)}")
         out.write("\n}\n")
 
+
+def progress(live: bool) -> Callable[[int, int, str], None]:
+    """Progress on stderr: a line rewritten in place on a terminal, else every tenth."""
+
+    def show(done: int, total: int, path: str) -> None:
+        if live:
+            if done == total or done % max(1, total // 100) == 0:
+                sys.stderr.write(f"\rmigrated {done}/{total} databases" + ("\n" if done == total else ""))
+                sys.stderr.flush()
+        elif total >= 10 and (done == total or done % max(1, total // 10) == 0):
+            print(f"migrated {done}/{total} databases ({path})", file=sys.stderr)
+
+    return show
