@@ -121,3 +121,67 @@ def test_empty_json_list_is_valid(tmp_path: Path) -> None:
     proc = run_cli("status", "--data-dir", str(tmp_path), "--database", "session", "--format", "json",
                    frozen_file=_frozen(tmp_path, OLD))
     assert json.loads(proc.stdout) == {"data_dir": str(tmp_path), "databases": []}
+
+
+AUDIT = """
+import collections, sys
+opened = collections.Counter()
+def hook(event, args):
+    if event in ("open", "sqlite3.connect") and "sessions" in str(args[0]):
+        opened[event, str(args[0]).split("?")[0].removeprefix("file:")] += 1
+sys.addaudithook(hook)
+from cortexdb._cli import main
+code = main(sys.argv[1:])
+print({f"{event} {path}": count for (event, path), count in opened.items()}, file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def test_verify_opens_each_session_file_once(data: Path, tmp_path: Path) -> None:
+    """Python's audit hooks see every open() and sqlite3.connect: one connect per file, no open()."""
+    import ast
+    import subprocess
+    import sys
+
+    from runtime_support import child_env
+
+    for extra in ("s0001.db", "s0002.db"):
+        shutil.copyfile(data / "sessions" / "s0000.db", data / "sessions" / extra)
+    for name in (data / "sessions").iterdir():
+        if name.name not in ("s0000.db", "s0001.db", "s0002.db"):
+            name.unlink()
+    proc = subprocess.run([sys.executable, "-c", AUDIT, "db", "verify", "--database", "session", "--data-dir",
+                           str(data)], capture_output=True, text=True, env=child_env(), timeout=60)
+    opened = ast.literal_eval(proc.stderr.strip().splitlines()[-1])
+    files = sorted(str(path) for path in (data / "sessions").glob("*.db"))
+    assert opened == {f"sqlite3.connect {path}": 1 for path in files}, opened
+
+
+def test_progress_is_one_live_line_on_a_terminal(data: Path, tmp_path: Path) -> None:
+    """stderr on a real pseudo-terminal: progress rewrites one line (\\r), ending with a newline."""
+    import pty
+    import subprocess
+
+    from runtime_support import child_command, child_env
+
+    frozen_file = _frozen(tmp_path, NEW)
+    leader, follower = pty.openpty()
+    with subprocess.Popen(child_command(["db", "migrate", "--no-backup", "--data-dir", str(data)], frozen_file),
+                          stdout=subprocess.PIPE, stderr=follower, stdin=subprocess.DEVNULL, env=child_env()) as proc:
+        os.close(follower)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the child closed the terminal: EIO
+                break
+            if not chunk:
+                break
+            seen += chunk
+        stdout, _ = proc.communicate(timeout=600)
+    os.close(leader)
+    assert proc.returncode == 0, seen
+    text = seen.decode()
+    assert text.count("\r") >= 10 and text.endswith(f"\rmigrated {SESSIONS}/{SESSIONS} databases\r\n")
+    assert text.count("\n") == 1  # one line on the terminal, however many databases
+    assert b"applied" in stdout
