@@ -59,6 +59,15 @@ def __getattr__(name: str) -> object:
         from . import _ops
 
         return getattr(_ops, name)
+    if name == "__version__":
+        # From the installed package's metadata (pyproject.toml is the one source), read on
+        # first use: importlib.metadata costs more than the up-to-date check.
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version(__name__)
+        except PackageNotFoundError:  # imported from a source tree that was never installed
+            return "0+unknown"
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
@@ -93,6 +102,7 @@ __all__ = [
     "State",
     "TransactionAborted",
     "VerifyReport",
+    "__version__",
     "backups",
     "baseline",
     "history",
