@@ -417,7 +417,7 @@ OPTIONS: dict[str, Option] = {option.name: option for option in (
     Option("--busy-timeout", "how long to wait for another process's write lock (default: 30);\n"
            "on a server: for each answer, at least 1 s", "SEC", _store_busy_timeout),
     Option("--dry-run", "print what would be done and change nothing"),
-    Option("--check", "exit 3 when a migration is pending, 0 when none is (changes nothing)"),
+    Option("--check", "exit 3 when a migration is pending, 0 when none is\n(changes nothing)"),
     Option("--sql", "in a dry run, print the statements that would run, in order"),
     Option("--no-backup", "skip the backup into <data-dir>/backups/ before changing\n"
            "an existing database"),
@@ -428,7 +428,8 @@ OPTIONS: dict[str, Option] = {option.name: option for option in (
     Option("--verbose", "a line for each session database, not one for all of them;\n"
            "log what is applied, backed up and pruned to stderr", short="-v"),
     Option("--debug", "log each step to stderr and show tracebacks"),
-    Option("--version", "the package's version and the migrations this build carries"),
+    Option("--version", "the package's version and the migrations this build carries;\n"
+           "baseline --version N: the last migration to record"),
 )}
 
 COMMON = ("--data-dir", "--database", "--database-url", "--busy-timeout", "--quiet", "--verbose",
@@ -446,8 +447,9 @@ COMMANDS: dict[str, Command] = {command.name: command for command in (
     Command("history", "per database: every ledger row (version, file, description, applied_at,\n"
             "checksum kind: canonical, legacy, changed, unknown), then what is pending", _operator,
             ("--format",)),
-    Command("baseline", "record migrations up to --version N as applied, without running them, in\n"
-            "the database N belongs to: one with no ledger whose schema is the one they prove",
+    Command("baseline", "record migrations up to --version N as applied without running them,\n"
+            "in the database N belongs to: one with no ledger whose schema is the\n"
+            "one they prove",
             _operator, ("--version",)),
     Command("repair", "make a drifted schema the one the build proves for the ledger (tables\n"
             "rebuilt, indexes, views and triggers made again), after a backup; realign\n"
