@@ -270,8 +270,7 @@ def _repair_one(catalog: Catalog, target: Target, busy_timeout: float, dry_run: 
     from ._repair import repair_work
 
     spec = catalog.databases[target.name]
-    # Rows are tried against the proven table only for a file; a server refuses them itself.
-    read_rows = None if target.remote else _row_reader(target.location, busy_timeout)
+    read_rows = _row_reader(target, busy_timeout)
     decided: list[RepairWork | None] = [None]
 
     def decide(rows: list[tuple[int, str]], snapshot: Snapshot) -> Write:
@@ -293,26 +292,41 @@ def _repair_one(catalog: Catalog, target: Target, busy_timeout: float, dry_run: 
     return RepairResult(target.name, target.location, work.statements, work.realigned, wrote)
 
 
-def _row_reader(path: str, busy_timeout: float) -> ReadRows:
-    """Reads a live table's rows through a read-only connection of its own (beside the one holding
-    the write lock, which sees the same committed state)."""
+def _row_reader(target: Target, busy_timeout: float) -> ReadRows:
+    """Reads a live table's rows on a connection of its own: for a file, read-only beside the one
+    holding the write lock (it sees the same committed state); on a server, one autocommit read
+    (through a replica it may lag: the repair's own transaction stays the judge)."""
     import sqlite3
 
     from ._contract import quote_identifier
-    from .local.sqlite import as_cortexdb_error, connect_read_only
+    from ._errors import SQLError
 
     def read(table: str, columns: Sequence[str]) -> list[tuple[int | None, Sequence[Any]]]:
         listed = ", ".join(quote_identifier(column) for column in columns) or "NULL"
-        conn = connect_read_only(path, busy_timeout)
+        source = f"FROM {quote_identifier(table)}"
+        conn = _reading_connection(target, busy_timeout)
         try:
             try:
-                rows = conn.execute(f"SELECT rowid, {listed} FROM {quote_identifier(table)}").fetchall()
-            except sqlite3.OperationalError:  # a WITHOUT ROWID table
-                rows = [(None, *row) for row in conn.execute(f"SELECT {listed} FROM {quote_identifier(table)}")]
+                rows = [tuple(row) for row in conn.execute(f"SELECT rowid, {listed} {source}").fetchall()]
+            except (sqlite3.OperationalError, SQLError):  # a WITHOUT ROWID table
+                rows = [(None, *row) for row in conn.execute(f"SELECT {listed} {source}").fetchall()]
         except sqlite3.Error as error:
-            raise as_cortexdb_error(error, path, busy_timeout) from None
+            from .local.sqlite import as_cortexdb_error
+
+            raise as_cortexdb_error(error, target.location, busy_timeout) from None
         finally:
             conn.close()
         return [(row[0], row[1:]) for row in rows]
 
     return read
+
+
+def _reading_connection(target: Target, busy_timeout: float) -> Any:
+    if target.remote:
+        from ._targets import auth_token
+        from .remote.backend import connect
+
+        return connect(target.location, auth_token(target.name), busy_timeout)
+    from .local.sqlite import connect_read_only
+
+    return connect_read_only(target.location, busy_timeout)

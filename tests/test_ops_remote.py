@@ -58,6 +58,13 @@ def test_history_baseline_repair_and_restore_on_a_server(server: sqld.SqldCluste
         sqld.query(url, statement)
     rows = sqld.query(url, "SELECT * FROM vault_entries")
     assert not cortexdb.verify(tmp_path, databases=["vault"], urls=urls).ok
+    # A row the proven table refuses is named, as for a file, and nothing changes.
+    sqld.query(url, "INSERT INTO vault_entries (id, name, ciphertext, nonce) "
+                    "VALUES ('bad', NULL, randomblob(16), randomblob(12))")
+    [[bad]] = sqld.query(url, "SELECT rowid FROM vault_entries WHERE id = 'bad'")
+    with pytest.raises(cortexdb.OperationRefusedError, match=f"rowid {bad} \\(NOT NULL constraint failed"):
+        cortexdb.repair(tmp_path, databases=["vault"], urls=urls)
+    sqld.query(url, "DELETE FROM vault_entries WHERE id = 'bad'")
     [result] = cortexdb.repair(tmp_path, databases=["vault"], urls=urls)
     assert result.repaired and result.backup_dir is None
     report = cortexdb.verify(tmp_path, databases=["vault"], urls=urls)
