@@ -22,6 +22,7 @@ from ._errors import (
     LockTimeoutError,
     MigrationFailedError,
     NotADatabaseError,
+    OperationRefusedError,
     RemoteError,
     SQLError,
     TransactionAborted,
@@ -29,7 +30,14 @@ from ._errors import (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from ._history import DatabaseHistory, HistoryEntry
     from ._inspect import DatabaseCheck, DatabaseStatus, VerifyReport
+    from ._ops import RepairResult, RestoreResult, backups, baseline, history, pending_sql, repair, restore
+    from .local.restore import Backup
+
+
+#: The operator commands' functions (`_ops`), loaded on first use like the result types below.
+_OPERATOR = ("RepairResult", "RestoreResult", "backups", "baseline", "history", "pending_sql", "repair", "restore")
 
 
 def __getattr__(name: str) -> object:
@@ -39,9 +47,31 @@ def __getattr__(name: str) -> object:
         from . import _inspect
 
         return getattr(_inspect, name)
+    if name in ("DatabaseHistory", "HistoryEntry"):
+        from . import _history
+
+        return getattr(_history, name)
+    if name == "Backup":
+        from .local.restore import Backup
+
+        return Backup
+    if name in _OPERATOR:
+        from . import _ops
+
+        return getattr(_ops, name)
+    if name == "__version__":
+        # From the installed package's metadata (pyproject.toml is the one source), read on
+        # first use: importlib.metadata costs more than the up-to-date check.
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version(__name__)
+        except PackageNotFoundError:  # imported from a source tree that was never installed
+            return "0+unknown"
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
+    "Backup",
     "BackupError",
     "ChangedMigrationError",
     "CommitUnconfirmed",
@@ -50,11 +80,13 @@ __all__ = [
     "CortexDBError",
     "DataDirError",
     "DatabaseCheck",
+    "DatabaseHistory",
     "DatabaseNewerError",
     "DatabaseResult",
     "DatabaseStatus",
     "ForeignKeyViolationError",
     "FrozenModuleError",
+    "HistoryEntry",
     "InvalidInputError",
     "InvalidSessionIdError",
     "LedgerError",
@@ -62,13 +94,23 @@ __all__ = [
     "MigrateResult",
     "MigrationFailedError",
     "NotADatabaseError",
+    "OperationRefusedError",
     "RemoteError",
+    "RepairResult",
+    "RestoreResult",
     "SQLError",
     "State",
     "TransactionAborted",
     "VerifyReport",
+    "__version__",
+    "backups",
+    "baseline",
+    "history",
     "migrate",
     "open_session",
+    "pending_sql",
+    "repair",
+    "restore",
     "status",
     "verify",
 ]

@@ -20,12 +20,12 @@ from ._targets import Target, is_url, resolve
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping
+    from collections.abc import Callable, Iterable, Iterator, Mapping
 
     from ._apply import Outcome
     from ._catalog import Catalog
     from ._index import Index
-    from ._inspect import DatabaseStatus, VerifyReport
+    from ._inspect import DatabaseCheck, DatabaseStatus, VerifyReport
     from ._run import Work
 
     StrPath = str | os.PathLike[str]
@@ -102,6 +102,14 @@ class MigrateResult:
     def __init__(self, databases: list[DatabaseResult], backup_dir: str | None) -> None:
         self.databases = databases
         self.backup_dir = backup_dir
+
+    def __repr__(self) -> str:
+        counts: dict[str, int] = {}
+        for result in self.databases:
+            counts[result.state] = counts.get(result.state, 0) + 1
+        states = ", ".join(f"{count} {state}" for state, count in counts.items())
+        return (f"MigrateResult({len(self.databases)} database(s): {states}; applied={self.applied}, "
+                f"backup_dir={self.backup_dir!r})")
 
     @property
     def applied(self) -> int:
@@ -218,14 +226,25 @@ def status(
     frozen: object | None = None,
 ) -> list[DatabaseStatus]:
     """Per database: applied, pending, changed and unknown versions. Reads only (`urls` as for migrate)."""
+    return list(each_status(data_dir, databases=databases, urls=urls, busy_timeout=busy_timeout, frozen=frozen))
+
+
+def each_status(
+    data_dir: StrPath,
+    *,
+    databases: Iterable[str] | None = None,
+    urls: Mapping[str, str] | None = None,
+    busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+    frozen: object | None = None,
+) -> Iterator[DatabaseStatus]:
+    """`status`, one database at a time: the CLI writes each before reading the next."""
     from ._catalog import load_catalog
     from ._inspect import database_status
 
     catalog = load_catalog(frozen)
-    return [
-        database_status(catalog.databases[target.name], target.backend(busy_timeout).snapshot(catalog.ledger))
-        for target in resolve(catalog, os.fspath(data_dir), databases, urls)
-    ]
+    for target in resolve(catalog, os.fspath(data_dir), databases, urls):
+        snapshot = target.backend(busy_timeout).snapshot(catalog.ledger)
+        yield database_status(catalog.databases[target.name], snapshot)
 
 
 def verify(
@@ -237,18 +256,28 @@ def verify(
     frozen: object | None = None,
 ) -> VerifyReport:
     """Compare each database's ledger and live schema with the build's proven schema. Reads only."""
+    from ._inspect import VerifyReport
+
+    checks = each_check(data_dir, databases=databases, urls=urls, busy_timeout=busy_timeout, frozen=frozen)
+    return VerifyReport(tuple(checks))
+
+
+def each_check(
+    data_dir: StrPath,
+    *,
+    databases: Iterable[str] | None = None,
+    urls: Mapping[str, str] | None = None,
+    busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+    frozen: object | None = None,
+) -> Iterator[DatabaseCheck]:
+    """`verify`, one database at a time (each file opened once, for ledger, schema and quick_check)."""
     from ._catalog import load_catalog
-    from ._inspect import VerifyReport, check_database
+    from ._inspect import check_database
 
     catalog = load_catalog(frozen)
-    return VerifyReport(
-        tuple(
-            check_database(
-                catalog.databases[target.name], target.backend(busy_timeout).snapshot(catalog.ledger, schema=True)
-            )
-            for target in resolve(catalog, os.fspath(data_dir), databases, urls)
-        )
-    )
+    for target in resolve(catalog, os.fspath(data_dir), databases, urls):
+        snapshot = target.backend(busy_timeout).snapshot(catalog.ledger, schema=True)
+        yield check_database(catalog.databases[target.name], snapshot)
 
 
 def _result(target: Target, outcome: Outcome | CortexDBError | None) -> DatabaseResult:
@@ -281,3 +310,4 @@ def _whole(known: Catalog | Index) -> Catalog:
     from ._catalog import Catalog, load_catalog_for
 
     return known if isinstance(known, Catalog) else load_catalog_for(known)
+

@@ -40,9 +40,10 @@ if TYPE_CHECKING:
         def is_current(self, expected: int) -> bool:
             """The up-to-date check: the database holds fingerprint `expected`. Any doubt: False."""
 
-        def snapshot(self, ledger: str, schema: bool = False) -> Snapshot:
+        def snapshot(self, ledger: str, schema: bool = False, entries: bool = False) -> Snapshot:
             """The database read at one moment, changing nothing: ledger rows and, with `schema`,
-            its live schema (and, for a file, `PRAGMA quick_check`)."""
+            its live schema (and, for a file, `PRAGMA quick_check`); with `entries`, every ledger
+            row whole (`history`)."""
 
         def open(self) -> None:
             """Connect (a new file is switched to WAL at once: it has nothing to protect)."""

@@ -1,7 +1,11 @@
-"""`cortex db migrate|status|verify`: a thin layer that parses, calls the API, prints, exits.
+"""`cortex db migrate|status|verify|history|baseline|repair|restore|help`: a thin layer that
+parses, calls the API, prints, exits (the operator commands print through `_cli_ops`).
 
 The parser is written out by hand: `argparse` (with `re` and `gettext`) costs more to import
 than the whole up-to-date check that `cortex db migrate` runs on every application start.
+It is driven by two tables at the end of this module: `OPTIONS` (every option, its value and
+help) and `COMMANDS` (every command, the options it takes, its help and the function that runs
+it). Adding a command is one `Command` entry and one function `(options, frozen) -> exit code`.
 """
 
 from __future__ import annotations
@@ -9,82 +13,30 @@ from __future__ import annotations
 import os
 import sys
 
-from . import _api
-from ._api import State
+from . import _api, _report
 from ._errors import CortexDBError
-from ._targets import is_url
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from ._inspect import DatabaseStatus, VerifyReport
+    from collections.abc import Callable, Iterable
+
+    Run = Callable[["Options", object], int]
 
 PROG = "cortex db"
-COMMANDS = ("migrate", "status", "verify")
-
-USAGE = f"usage: {PROG} {{migrate,status,verify}} [options]"
-
-HELP = f"""{USAGE}
-
-Bring CortexPrism's SQLite databases up to date with the migrations frozen into this build.
-
-commands:
-  migrate             apply every pending migration, each in its own transaction with its
-                      ledger row; also migrates existing session databases
-  status              per database: applied, pending, changed and unknown migrations
-  verify              compare each database's ledger and live schema with the proven schema
-
-options:
-  --data-dir DIR      the data directory (default: $CORTEX_DATA_DIR, else ~/.cortex/data)
-  --database NAME     only this database, e.g. cortex or session (may be repeated)
-  --database-url NAME=URL
-                      keep database NAME on a libSQL server (sqld), e.g.
-                      cortex=http://10.0.0.5:8080 (libsql:// means TLS); overrides the
-                      environment; NAME= keeps it a local file (may be repeated)
-  --busy-timeout SEC  how long to wait for another process's write lock (default: 30);
-                      on a server: for each answer, at least 1 s
-  --dry-run           migrate: print what would be applied and change nothing
-  --no-backup         migrate: skip the backup into <data-dir>/backups/ before changing
-                      an existing database
-  --format text|json  status, verify: output format (default: text)
-  --debug             log each step to stderr and show tracebacks
-  -h, --help          show this help
-
-environment:
-  CORTEX_DATA_DIR             the default data directory
-  CORTEX_DB_URL_<NAME>        the URL of one database, e.g. CORTEX_DB_URL_CORTEX
-  CORTEX_DB_URL               a URL template with {{name}} for every database without
-                              its own, e.g. http://{{name}}.db.internal:8080
-  CORTEX_LIBSQL_AUTH_TOKEN    the server's auth token (per database:
-                              CORTEX_LIBSQL_AUTH_TOKEN_<NAME>)
-  Session databases always stay local files. On a server there is no backup and no
-  quick_check before migrating (the server keeps its own snapshots).
-
-exit status:
-  0  success: up to date or migrated; status without changed or unknown migrations;
-     verify found no drift
-  1  refusal or failure: a migration changed after it was applied, a database newer
-     than the code, a corrupt or locked database, a failed migration, drift (verify),
-     a server that cannot be reached or refuses the token
-  2  bad usage or input: unknown command or option, unknown database, unusable data
-     directory, a file that is not an SQLite database, missing or wrong frozen module,
-     a database URL that is not http://, https:// or libsql://
-"""
-
-_VALUE_OPTIONS = {"--data-dir", "--database", "--database-url", "--busy-timeout", "--format"}
-_FLAG_OPTIONS = {"--dry-run", "--no-backup", "--debug"}
-_ONLY_FOR = {"--dry-run": "migrate", "--no-backup": "migrate", "--format": "status verify"}
-
+PENDING = _report.PENDING
 
 class UsageError(Exception):
-    pass
+    command = ""  # the command being parsed, for the usage line
 
 
 class Options:
-    __slots__ = ("busy_timeout", "command", "data_dir", "databases", "debug", "dry_run", "format",
-                 "help", "no_backup", "urls")
+    """What the command line asked for: one attribute per option's `dest`, plus the command."""
 
     def __init__(self) -> None:
         self.command = ""
+        self.arguments: list[str] = []  # the command's positional arguments
+        self.help = False
+        self.version = False
         self.data_dir = ""
         self.databases: list[str] = []
         self.urls: dict[str, str] = {}  # --database-url NAME=URL
@@ -92,8 +44,49 @@ class Options:
         self.dry_run = False
         self.no_backup = False
         self.format = "text"
+        self.quiet = False
+        self.verbose = False
         self.debug = False
-        self.help = False
+        self.check = False  # status, migrate: exit 3 when anything is pending
+        self.sql = False  # migrate --dry-run --sql
+        self.baseline_version: int | None = None  # baseline --version N
+
+    @property
+    def verbosity(self) -> int:
+        return _report.QUIET if self.quiet else _report.VERBOSE if self.verbose else _report.NORMAL
+
+
+class Option:
+    """One option: `store(options, value)` takes its value (None: a flag, set `dest` to True)."""
+
+    __slots__ = ("dest", "help", "metavar", "name", "short", "store")
+
+    def __init__(self, name: str, help: str, metavar: str = "",
+                 store: Callable[[Options, str], None] | None = None, short: str = "") -> None:
+        self.name = name  # "--data-dir"
+        self.short = short  # "-q", or ""
+        self.metavar = metavar  # "DIR"; "" for a flag
+        self.help = help  # may span lines: each continuation line is indented under the first
+        self.store = store
+        self.dest = name.lstrip("-").replace("-", "_")
+
+    def label(self) -> str:
+        names = f"{self.short}, {self.name}" if self.short else self.name
+        return f"{names} {self.metavar}" if self.metavar else names
+
+
+class Command:
+    """One command: its one-line summary, the options it takes beyond `COMMON`, what it runs."""
+
+    __slots__ = ("arguments", "name", "options", "run", "summary")
+
+    def __init__(self, name: str, summary: str, run: Run, options: tuple[str, ...] = (),
+                 arguments: str = "") -> None:
+        self.name = name
+        self.summary = summary  # "\n" continues it on the next line of --help
+        self.run = run
+        self.options = options  # names in `OPTIONS`, besides `COMMON`
+        self.arguments = arguments  # its one optional positional argument, e.g. "[COMMAND]"
 
 
 def default_data_dir() -> str:
@@ -102,95 +95,178 @@ def default_data_dir() -> str:
     )
 
 
+def usage(command: str = "") -> str:
+    if command:
+        arguments = COMMANDS[command].arguments
+        return f"usage: {PROG} {command} [options]" + (f" {arguments}" if arguments else "")
+    return f"usage: {PROG} {{{','.join(COMMANDS)}}} [options]"
+
+
 def parse(argv: list[str]) -> Options:
     options = Options()
+    try:
+        return _parse(argv, options)
+    except UsageError as error:
+        error.command = options.command
+        raise
+
+
+def _parse(argv: list[str], options: Options) -> Options:
     words = list(argv)
     if words and words[0] == "db":  # `cortex db migrate` and `python -m cortexdb db migrate`
         words.pop(0)
     given: list[str] = []
     while words:
         word = words.pop(0)
-        if word in ("-h", "--help"):
+        word = SHORT.get(word, word)
+        if word == "--help":
             options.help = True
-        elif word.startswith("--"):
+        elif word.startswith("-"):
             name, has_value, value = word.partition("=")
-            if name in _FLAG_OPTIONS and not has_value:
-                setattr(options, name[2:].replace("-", "_"), True)
-            elif name in _VALUE_OPTIONS:
+            if name == "--version" and options.command == "baseline":
+                # `baseline --version N` (Flyway's baselineVersion): there it names the migration;
+                # everywhere else --version is the flag that prints the package's.
+                if not has_value:
+                    if not words:
+                        raise UsageError("baseline --version needs a migration number")
+                    value = words.pop(0)
+                _store_baseline_version(options, value)
+                given.append(name)
+                continue
+            option = OPTIONS.get(name)
+            if option is None or (option.store is None and has_value):
+                known = [*OPTIONS, "--help"]
+                raise UsageError(f"unknown option {word}{_suggest(name, known, quote=False)}")
+            if option.store is None:
+                setattr(options, option.dest, True)
+            else:
                 if not has_value:
                     if not words:
                         raise UsageError(f"{name} needs a value")
                     value = words.pop(0)
-                _set_value(options, name, value)
-            else:
-                raise UsageError(f"unknown option {word}")
+                option.store(options, value)
             given.append(name)
-        elif not options.command and word in COMMANDS:
+        elif not options.command:
+            if word not in COMMANDS:
+                raise UsageError(f"unknown command {word!r}{_suggest(word, COMMANDS)}")
             options.command = word
+        elif COMMANDS[options.command].arguments and not options.arguments:
+            options.arguments.append(word)
         else:
             raise UsageError(f"unexpected argument {word!r}")
-    if options.help:
+    if options.help or options.version:
         return options
     if not options.command:
-        raise UsageError("choose a command: migrate, status or verify")
+        *most, last = COMMANDS
+        raise UsageError(f"choose a command: {', '.join(most)} or {last}")
+    command = COMMANDS[options.command]
     for name in given:
-        allowed = _ONLY_FOR.get(name)
-        if allowed and options.command not in allowed.split():
+        if name not in COMMON and name not in command.options:
             raise UsageError(f"{name} does not apply to {options.command}")
+    if options.quiet and options.verbose:
+        raise UsageError("-q/--quiet and -v/--verbose contradict each other: give one")
+    if options.sql and not (options.dry_run or options.check):
+        raise UsageError("--sql needs --dry-run (or --check)")
+    if options.command == "baseline" and options.baseline_version is None:
+        raise UsageError("baseline needs --version N")
+    if options.command == "baseline" and len(options.databases) > 1:
+        raise UsageError("baseline takes one --database (the one migration N belongs to)")
     options.data_dir = options.data_dir or default_data_dir()
     return options
 
 
-def _set_value(options: Options, name: str, value: str) -> None:
-    if name == "--data-dir":
-        if not value:
-            raise UsageError("--data-dir needs a directory")
-        options.data_dir = value
-    elif name == "--database":
-        options.databases.append(value)
-    elif name == "--database-url":
-        database, has_url, url = value.partition("=")
-        if not database or not has_url:
-            raise UsageError(f"--database-url needs NAME=URL, not {value!r}")
-        options.urls[database] = url
-    elif name == "--format":
-        if value not in ("text", "json"):
-            raise UsageError(f"--format must be text or json, not {value!r}")
-        options.format = value
+def _suggest(word: str, choices: Iterable[str], quote: bool = True) -> str:
+    from ._cli_text import did_you_mean  # the error path only
+
+    return did_you_mean(word, choices, quote)
+
+
+def _store_data_dir(options: Options, value: str) -> None:
+    if not value:
+        raise UsageError("--data-dir needs a directory")
+    options.data_dir = value
+
+
+def _store_database(options: Options, value: str) -> None:
+    options.databases.append(value)
+
+
+def _store_database_url(options: Options, value: str) -> None:
+    database, has_url, url = value.partition("=")
+    if not database or not has_url:
+        raise UsageError(f"--database-url needs NAME=URL, not {value!r}")
+    options.urls[database] = url
+
+
+def _store_format(options: Options, value: str) -> None:
+    if value not in ("text", "json"):
+        raise UsageError(f"--format must be text or json, not {value!r}")
+    options.format = value
+
+
+def _store_baseline_version(options: Options, value: str) -> None:
+    if not (value.isascii() and value.isdigit()) or int(value) < 1:
+        raise UsageError(f"--version needs a migration number, not {value!r}")
+    options.baseline_version = int(value)
+
+
+def _store_busy_timeout(options: Options, value: str) -> None:
+    try:
+        options.busy_timeout = float(value)
+    except ValueError:
+        raise UsageError(f"--busy-timeout needs seconds, not {value!r}") from None
+    if not options.busy_timeout >= 0:
+        raise UsageError("--busy-timeout must not be negative")
+
+
+def help_text(command: str = "") -> str:
+    """`--help`: of one command (its own options and `COMMON`), or of all (every option)."""
+    from . import _cli_text
+
+    if command:
+        chosen = COMMANDS[command]
+        lines = [usage(command), "", *chosen.summary.split("\n"), "", "options:"]
+        names = [*chosen.options, *COMMON]
+        lines += _cli_text.columns((OPTIONS[name].label(), OPTIONS[name].help) for name in names)
     else:
-        try:
-            options.busy_timeout = float(value)
-        except ValueError:
-            raise UsageError(f"--busy-timeout needs seconds, not {value!r}") from None
-        if not options.busy_timeout >= 0:
-            raise UsageError("--busy-timeout must not be negative")
+        lines = [usage(), "", _cli_text.DESCRIPTION, "", "commands:"]
+        lines += _cli_text.columns((entry.name, entry.summary) for entry in COMMANDS.values())
+        lines += ["", "options:"]
+        lines += _cli_text.columns((option.label(), _scope(option.name) + option.help) for option in OPTIONS.values())
+    lines += _cli_text.columns([("-h, --help", "show this help")])
+    return "\n".join(lines) + "\n\n" + _cli_text.ENVIRONMENT + "\n" + _cli_text.EXIT_STATUS
+
+
+def _scope(option: str) -> str:
+    """"migrate: " before the help of an option only `migrate` takes."""
+    if option in COMMON:
+        return ""
+    return ", ".join(name for name, command in COMMANDS.items() if option in command.options) + ": "
 
 
 def main(argv: list[str] | None = None, *, frozen: object | None = None) -> int:
-    """The `cortex` console script; returns the exit status (0, 1 or 2; see --help)."""
+    """The `cortex` console script; returns the exit status (0, 1, 2 or 3; see --help)."""
     args = sys.argv[1:] if argv is None else argv
+    options = Options()
     try:
         options = parse(args)
-    except UsageError as error:
-        print(f"{USAGE}\n{PROG}: error: {error}", file=sys.stderr)
-        return 2
-    if options.help:
-        print(HELP, end="")
-        return 0
-    if options.debug:
-        import logging
+        if options.help:
+            print(help_text(options.command), end="")
+            return 0
+        if options.version:
+            from ._cli_text import version_text
 
-        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="%(message)s")
-    try:
-        if options.command == "migrate":
-            return _migrate(options, frozen)
-        if options.command == "status":
-            return _status(options, frozen)
-        return _verify(options, frozen)
+            print(version_text(frozen), end="")
+            return 0
+        _logging(options)
+        return COMMANDS[options.command].run(options, frozen)
+    except UsageError as error:
+        print(f"{usage(error.command or options.command)}\n{PROG}: error: {error}", file=sys.stderr)
+        return 2
     except CortexDBError as error:
         if options.debug:
             raise
-        print(f"{PROG} {options.command}: {error}", file=sys.stderr)
+        print(f"{PROG} {options.command or 'version'}: {error}", file=sys.stderr)
         return error.exit_code
     except BrokenPipeError:
         # The reader (e.g. `| head`) went away: stop quietly, as other CLI tools do.
@@ -198,145 +274,190 @@ def main(argv: list[str] | None = None, *, frozen: object | None = None) -> int:
         return 1
 
 
+def _logging(options: Options) -> None:
+    """--debug: every step of every module; -v: the `cortexdb` logger's info (what was applied,
+    backed up, pruned). Neither imports logging on the default path."""
+    if options.debug:
+        import logging
+
+        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="%(message)s")
+    elif options.verbose:
+        import logging
+
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger = logging.getLogger("cortexdb")
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+
 def _migrate(options: Options, frozen: object | None) -> int:
+    if options.sql or options.format == "json":
+        from . import _cli_ops
+
+        return _cli_ops.migrate(options, frozen)
+    if frozen is None and not options.quiet and _source_checkout_changed():
+        print(f"{PROG} migrate: warning: migrations changed since the last `make migrations`; "
+              "this run applies the migrations of that build", file=sys.stderr)
     result = _api.migrate(
         options.data_dir,
         databases=options.databases or None,
-        dry_run=options.dry_run,
+        dry_run=options.dry_run or options.check,
         backup=not options.no_backup,
         urls=options.urls or None,
         busy_timeout=options.busy_timeout,
         frozen=frozen,
-        progress=_progress,
+        progress=None if options.quiet else _report.progress(live=sys.stderr.isatty()),
     )
-    up_to_date_sessions: dict[str, int] = {}  # many session files: one line for those up to date
-    for database in result.databases:
-        shown = _shown(database.path, options.data_dir)
-        if database.state == State.UP_TO_DATE and database.session:
-            up_to_date_sessions[database.name] = up_to_date_sessions.get(database.name, 0) + 1
-            continue
-        if database.state == State.MIGRATED:
-            what = f"applied {_versions(database.versions)}"
-        elif database.state == State.WOULD_MIGRATE:
-            what = f"would apply {_versions(database.pending)}"
-        elif database.state == State.ADOPTED:
-            what = "up to date (ledger verified, fingerprint written)"
-        elif database.state == _api.FAILED:
-            continue  # listed at the end
-        else:
-            what = "up to date"
-        print(f"{database.name:<10} {shown:<28} {what}")
-    for name, count in up_to_date_sessions.items():
-        print(f"{name:<10} {'(per session)':<28} {count} session database(s) up to date")
-    if options.dry_run:
-        count = sum(len(database.pending) for database in result.databases)
-        print(f"dry run: {count} migration(s) would be applied; nothing was changed")
-    elif result.applied:
-        print(f"applied {result.applied} migration(s)")
-        if result.backup_dir:
-            print(f"backup: {result.backup_dir}")
-    else:
-        print("up to date")
-    failures = result.failures
-    for failure in failures:
-        print(f"{PROG} migrate: {failure.error}", file=sys.stderr)
+    dry_run = options.dry_run or options.check
+    for line in _report.migrate_lines(result, options.data_dir, options.verbosity, dry_run):
+        print(line)
+    failures = _report.failure_lines(PROG, result)
+    for line in failures:
+        print(line, file=sys.stderr)
     if failures:
-        migrated = sum(1 for database in result.databases if database.session) - len(failures)
-        print(f"{PROG} migrate: {len(failures)} session database(s) not migrated (listed above); "
-              f"the other {migrated} are up to date", file=sys.stderr)
         return 1
-    return 0
+    return PENDING if options.check and any(database.pending for database in result.databases) else 0
 
 
-def _shown(location: str, data_dir: str) -> str:
-    """A file relative to the data dir; a server database by its URL."""
-    return location if is_url(location) else os.path.relpath(location, data_dir)
+def _source_checkout_changed() -> bool:
+    """Only a source checkout has manifest.toml beside the package: an installed one pays this
+    one failed stat, not the import of `_checkout`."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    if not os.path.exists(os.path.join(os.path.dirname(package), "manifest.toml")):
+        return False
+    from ._checkout import sources_changed
 
-
-def _versions(versions: tuple[int, ...]) -> str:
-    return ", ".join(f"{version:03d}" for version in versions)
-
-
-def _progress(done: int, total: int, path: str) -> None:
-    if total >= 10 and (done == total or done % max(1, total // 10) == 0):
-        print(f"migrated {done}/{total} databases ({path})", file=sys.stderr)
+    return sources_changed(package)
 
 
 def _status(options: Options, frozen: object | None) -> int:
-    rows = _api.status(
-        options.data_dir,
-        databases=options.databases or None,
-        urls=options.urls or None,
-        busy_timeout=options.busy_timeout,
-        frozen=frozen,
-    )
+    rows = _api.each_status(options.data_dir, databases=options.databases or None, urls=options.urls or None,
+                            busy_timeout=options.busy_timeout, frozen=frozen)
+    attention = pending = False
     if options.format == "json":
-        _print_json({"data_dir": options.data_dir, "databases": [_status_json(r) for r in rows]})
-    else:
-        for row in rows:
-            shown = _shown(row.path, options.data_dir)
-            print(f"{row.name:<10} {shown:<28} {_status_text(row)}")
-    return 1 if any(row.changed or row.unknown for row in rows) else 0
-
-
-def _status_text(row: DatabaseStatus) -> str:
-    if not row.exists:
-        return f"missing: {len(row.pending)} pending"
-    parts = [f"applied {len(row.applied)}" + (f" ({len(row.legacy)} legacy)" if row.legacy else "")]
-    for label, versions in (("pending", row.pending), ("changed", row.changed),
-                            ("unknown", row.unknown)):
-        if versions:
-            parts.append(f"{label} {_versions(versions)}")
-    if row.up_to_date:
-        parts.append("up to date")
-    return ", ".join(parts)
-
-
-def _status_json(row: DatabaseStatus) -> dict[str, object]:
-    return {
-        "name": row.name,
-        "path": row.path,
-        "exists": row.exists,
-        "up_to_date": row.up_to_date,
-        "applied": list(row.applied),
-        "legacy": list(row.legacy),
-        "pending": list(row.pending),
-        "changed": list(row.changed),
-        "unknown": list(row.unknown),
-    }
+        stream = _report.JsonStream({"data_dir": _report.absolute(options.data_dir)})
+        for status in rows:
+            attention = attention or _report.status_attention(status)
+            pending = pending or bool(status.pending)
+            stream.add(_report.status_json(status))
+        stream.close()
+        return 1 if attention else PENDING if options.check and pending else 0
+    tallies = _report.Tallies()
+    for status in rows:
+        needs = _report.status_attention(status)
+        attention = attention or needs
+        pending = pending or bool(status.pending)
+        if status.session and options.verbosity == _report.NORMAL:
+            tallies.add(status.name, _report.status_state(status))
+        elif options.verbosity == _report.QUIET and not needs:
+            continue
+        if needs or not status.session or options.verbose:
+            print(_report.row(status.name, status.path, options.data_dir, _report.status_text(status)))
+    for line in tallies.lines():
+        print(line)
+    return 1 if attention else PENDING if options.check and pending else 0
 
 
 def _verify(options: Options, frozen: object | None) -> int:
-    report: VerifyReport = _api.verify(
-        options.data_dir,
-        databases=options.databases or None,
-        urls=options.urls or None,
-        busy_timeout=options.busy_timeout,
-        frozen=frozen,
-    )
+    checks = _api.each_check(options.data_dir, databases=options.databases or None, urls=options.urls or None,
+                             busy_timeout=options.busy_timeout, frozen=frozen)
+    drifted = 0
     if options.format == "json":
-        _print_json({
-            "data_dir": options.data_dir,
-            "ok": report.ok,
-            "databases": [
-                {"name": c.name, "path": c.path, "ok": c.ok, "problems": list(c.problems),
-                 "missing": [list(k) for k in c.missing], "extra": [list(k) for k in c.extra],
-                 "different": [list(k) for k in c.different]}
-                for c in report.databases
-            ],
-        })
-    else:
-        for check in report.databases:
-            shown = _shown(check.path, options.data_dir)
-            print(f"{check.name:<10} {shown:<28} {'ok' if check.ok else 'DRIFT'}")
-            for problem in check.problems:
-                print(f"    {problem}")
-        drifted = sum(not check.ok for check in report.databases)
-        print("no drift" if report.ok else f"drift in {drifted} database(s)")
-    return 0 if report.ok else 1
+        stream = _report.JsonStream({"data_dir": _report.absolute(options.data_dir)})
+        for check in checks:
+            drifted += not check.ok
+            stream.add(_report.check_json(check))
+        stream.close({"ok": not drifted})
+        return 1 if drifted else 0
+    tallies = _report.Tallies()
+    for check in checks:
+        drifted += not check.ok
+        if check.session and options.verbosity == _report.NORMAL:
+            tallies.add(check.name, "ok" if check.ok else "DRIFT (listed above)")
+        elif options.verbosity == _report.QUIET and check.ok:
+            continue
+        if not check.ok or not check.session or options.verbose:
+            for line in _report.check_lines(check, options.data_dir):
+                print(line)
+    if not options.quiet:
+        for line in tallies.lines():
+            print(line)
+        print(f"drift in {drifted} database(s)" if drifted else "no drift")
+    return 1 if drifted else 0
 
 
-def _print_json(data: object) -> None:
-    import json
+def _operator(options: Options, frozen: object | None) -> int:
+    """history, baseline, repair, restore: in `_cli_ops`, loaded only for them."""
+    from . import _cli_ops
 
-    print(json.dumps(data, indent=2))
+    return _cli_ops.run(options, frozen)
+
+
+def _help(options: Options, frozen: object | None) -> int:
+    topic = options.arguments[0] if options.arguments else ""
+    if topic and topic not in COMMANDS:
+        raise UsageError(f"unknown command {topic!r}{_suggest(topic, COMMANDS)}")
+    print(help_text(topic), end="")
+    return 0
+
+
+# The tables. An option's help text is what `--help` prints beside it ("\n" continues it on
+# the next line); `COMMON` options apply to every command, the others to the commands that
+# list them.
+OPTIONS: dict[str, Option] = {option.name: option for option in (
+    Option("--data-dir", "the data directory (default: $CORTEX_DATA_DIR, else ~/.cortex/data)",
+           "DIR", _store_data_dir),
+    Option("--database", "only this database, e.g. cortex or session (may be repeated)",
+           "NAME", _store_database),
+    Option("--database-url", "keep database NAME on a libSQL server (sqld), e.g.\n"
+           "cortex=http://10.0.0.5:8080 (libsql:// means TLS); overrides the\n"
+           "environment; NAME= keeps it a local file (may be repeated)",
+           "NAME=URL", _store_database_url),
+    Option("--busy-timeout", "how long to wait for another process's write lock (default: 30);\n"
+           "on a server: for each answer, at least 1 s", "SEC", _store_busy_timeout),
+    Option("--dry-run", "print what would be done and change nothing"),
+    Option("--check", "exit 3 when a migration is pending, 0 when none is\n(changes nothing)"),
+    Option("--sql", "in a dry run, print the statements that would run, in order"),
+    Option("--no-backup", "skip the backup into <data-dir>/backups/ before changing\n"
+           "an existing database"),
+    Option("--format", "output format (default: text); json lists every database", "text|json",
+           _store_format),
+    Option("--quiet", "print only errors and what needs attention (JSON stays complete)",
+           short="-q"),
+    Option("--verbose", "a line for each session database, not one for all of them;\n"
+           "log what is applied, backed up and pruned to stderr", short="-v"),
+    Option("--debug", "log each step to stderr and show tracebacks"),
+    Option("--version", "the package's version and the migrations this build carries;\n"
+           "baseline --version N: the last migration to record"),
+)}
+
+COMMON = ("--data-dir", "--database", "--database-url", "--busy-timeout", "--quiet", "--verbose",
+          "--debug", "--version")
+SHORT = {"-h": "--help", **{option.short: option.name for option in OPTIONS.values() if option.short}}
+
+COMMANDS: dict[str, Command] = {command.name: command for command in (
+    Command("migrate", "apply every pending migration, each in its own transaction with its\n"
+            "ledger row; also migrates existing session databases", _migrate,
+            ("--dry-run", "--no-backup", "--check", "--sql", "--format")),
+    Command("status", "per database: applied, pending, changed and unknown migrations", _status,
+            ("--format", "--check")),
+    Command("verify", "compare each database's ledger and live schema with the proven schema",
+            _verify, ("--format",)),
+    Command("history", "per database: every ledger row (version, file, description, applied_at,\n"
+            "checksum kind: canonical, legacy, changed, unknown), then what is pending", _operator,
+            ("--format",)),
+    Command("baseline", "record migrations up to --version N as applied without running them,\n"
+            "in the database N belongs to: one with no ledger whose schema is the\n"
+            "one they prove",
+            _operator, ("--version",)),
+    Command("repair", "make a drifted schema the one the build proves for the ledger (tables\n"
+            "rebuilt, indexes, views and triggers made again), after a backup; realign\n"
+            "the ledger of migrations changed after `generator unlock` when the schema\n"
+            "already is the proven one", _operator, ("--dry-run", "--no-backup")),
+    Command("restore", "without BACKUP: list the backups; with it: put its database files back\n"
+            "(--database: only those), saving the files it replaces as a new backup", _operator,
+            arguments="[BACKUP]"),
+    Command("help", "this help, or one command's (cortex db help migrate)", _help,
+            arguments="[COMMAND]"),
+)}

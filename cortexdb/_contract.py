@@ -9,7 +9,8 @@ all (no typing, no sqlite3: a connection is whatever has `execute`). It holds:
 - `fingerprint`: the number `PRAGMA user_version` holds for "these migrations are applied";
 - `execute_steps`: how steps run (the proof runs them exactly as the runtime does);
 - `has_column`, `COLUMN_EXISTS`, `TABLE_EXISTS`: names compared by SQLite's own rule;
-- `read_schema`: the one reader of `sqlite_master` (proof, verify, remote, tests).
+- `read_schema`: the one reader of `sqlite_master` (proof, verify, remote, tests);
+- `source_hash`: the frozen module's `SOURCE_HASH` over the manifest and the SQL files.
 """
 
 from __future__ import annotations
@@ -84,6 +85,20 @@ def check_step(raw: object) -> bool:
         return False
     line = raw[1]
     return isinstance(line, int) and not isinstance(line, bool) and all(isinstance(part, str) for part in raw[2:])
+
+
+def source_hash(manifest: bytes, migrations: Iterable[tuple[str, bytes]]) -> str:
+    """`SOURCE_HASH`: the manifest's bytes, then each migration's file name and bytes, by name.
+
+    The generator writes it into the frozen module; a source checkout's `cortex db migrate`
+    computes it again to tell an edited migration from a touched one.
+    """
+    import hashlib
+
+    digest = hashlib.sha256(manifest)
+    for name, raw in sorted(migrations):
+        digest.update(b"\0" + name.encode() + b"\0" + raw)
+    return "sha256:" + digest.hexdigest()
 
 
 def fingerprint(ledger: str, database: str, applied: Iterable[tuple[int, str]]) -> int:

@@ -73,6 +73,11 @@ class ForeignKeyViolationError(MigrationFailedError):
     """A `foreign_keys_off` migration would leave rows violating a foreign key; rolled back."""
 
 
+class OperationRefusedError(CortexDBError):
+    """`baseline`, `repair` or `restore` refused: the database is not in a state it can change
+    safely (the message says what differs and what to do); nothing was changed."""
+
+
 class BackupError(CortexDBError):
     """The backup taken before applying could not be written; nothing was applied."""
 

@@ -30,6 +30,8 @@ class Snapshot:
     ledger: tuple[tuple[int, str], ...]  # (version, checksum) in version order; () without a ledger
     schema: tuple[SchemaRow, ...] | None = None  # `read_schema`, when asked for
     integrity: tuple[str, ...] | None = None  # `PRAGMA quick_check` rows; None where the server owns that
+    #: (version, description, applied_at, checksum) of every ledger row, when asked for (`history`)
+    entries: tuple[tuple[int, str, str, str], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class DatabaseStatus:
     pending: tuple[int, ...]
     changed: tuple[int, ...]
     unknown: tuple[int, ...]
+    session: bool = False  # one file of a per-session database
 
     @property
     def up_to_date(self) -> bool:
@@ -60,6 +63,7 @@ class DatabaseCheck:
     missing: tuple[tuple[str, str], ...] = ()  # (type, name) proven but not in the database
     extra: tuple[tuple[str, str], ...] = ()  # in the database but not proven
     different: tuple[tuple[str, str], ...] = ()  # in both, with another definition
+    session: bool = False  # one file of a per-session database
 
     @property
     def ok(self) -> bool:
@@ -87,6 +91,7 @@ def database_status(spec: DatabaseSpec, snapshot: Snapshot) -> DatabaseStatus:
         pending=tuple(m.version for m in plan.pending),
         changed=tuple(m.version for m, _ in plan.changed),
         unknown=tuple(plan.unknown),
+        session=spec.session,
     )
 
 
@@ -102,20 +107,32 @@ def pending_versions(spec: DatabaseSpec, snapshot: Snapshot) -> tuple[int, ...]:
 def check_database(spec: DatabaseSpec, snapshot: Snapshot) -> DatabaseCheck:
     """What `verify` reports: the ledger first; the schema only once the ledger matches the build."""
     if not snapshot.exists:
-        return DatabaseCheck(spec.name, snapshot.location, ("does not exist: run `cortex db migrate`",))
+        return DatabaseCheck(spec.name, snapshot.location, ("does not exist: run `cortex db migrate`",),
+                             session=spec.session)
     problems = _ledger_problems(make_plan(spec, snapshot.ledger))
     if problems:
-        return DatabaseCheck(spec.name, snapshot.location, tuple(problems))
-    if snapshot.integrity is not None and list(snapshot.integrity) != ["ok"]:
-        problems.append(f"PRAGMA quick_check: {snapshot.integrity[0]}")
+        return DatabaseCheck(spec.name, snapshot.location, tuple(problems), session=spec.session)
+    integrity = quick_check_problem(snapshot.integrity or ())
+    if integrity:
+        problems.append(f"PRAGMA quick_check: {integrity}")
     assert snapshot.schema is not None, "verify needs a snapshot with the schema"
     missing, extra, different = compare_schema(spec.schema, snapshot.schema)
     problems += [f"missing {kind} {name}" for kind, name in missing]
     problems += [f"extra {kind} {name}" for kind, name in extra]
     problems += [f"{kind} {name} differs from the proven schema" for kind, name in different]
     return DatabaseCheck(
-        spec.name, snapshot.location, tuple(problems), tuple(missing), tuple(extra), tuple(different)
+        spec.name, snapshot.location, tuple(problems), tuple(missing), tuple(extra), tuple(different),
+        spec.session,
     )
+
+
+def quick_check_problem(rows: Sequence[str]) -> str | None:
+    """One line saying what `quick_check` found, or None when it found nothing."""
+    problems = [row for row in rows if row != "ok"]
+    if not problems:
+        return None
+    more = len(problems) - 1
+    return problems[0] + (f" and {more} more problem(s)" if more else "")
 
 
 def compare_schema(

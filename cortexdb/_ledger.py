@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 
 
     Rows = list[Any]
+    #: (version, description, applied_at, checksum): one ledger row as `history` shows it.
+    Entry = tuple[int, str, str, str]
 
     class Cursor(Protocol):
         def fetchone(self) -> Any: ...
@@ -51,6 +53,23 @@ def read_under_lock(
     if begin(exists_query(ledger)):
         return ledger_rows(execute(ledger_query(ledger)), location)
     return []
+
+
+def read_entries(conn: Connection, ledger: str, location: str | None = None) -> list[Entry]:
+    """Every ledger row as `history` shows it: (version, description, applied_at, checksum), checked
+    as `ledger_rows` checks them; NULL text (a hand-edited ledger) reads as ""."""
+    if not ledger_exists(conn, ledger):
+        return []
+    rows = conn.execute(
+        f"SELECT version, checksum, description, applied_at FROM {quote_identifier(ledger)} ORDER BY version"
+    ).fetchall()
+    checked = ledger_rows(((row[0], row[1]) for row in rows), location)
+    pairs = zip(checked, rows, strict=True)
+    return [(version, _text(row[2]), _text(row[3]), checksum) for (version, checksum), row in pairs]
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
 
 
 def ledger_query(ledger: str) -> str:

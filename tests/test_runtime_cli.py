@@ -27,7 +27,8 @@ def test_help_documents_commands_options_and_exit_codes() -> None:
 
 @pytest.mark.parametrize("args, message", [
     ((), "choose a command"),
-    (("frob",), "unexpected argument 'frob'"),
+    (("frob",), "unknown command 'frob'"),  # issue 14: was "unexpected argument", now names it a command
+    (("migrate", "frob"), "unexpected argument 'frob'"),
     (("migrate", "--frob"), "unknown option --frob"),
     (("status", "--format", "xml"), "--format must be text or json"),
     (("migrate", "--busy-timeout", "soon"), "--busy-timeout needs seconds"),

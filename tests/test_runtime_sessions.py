@@ -69,7 +69,8 @@ def test_migrate_also_migrates_existing_session_databases(tmp_path: Path) -> Non
     (tmp_path / "sessions" / "notes.txt").write_text("not a session database")
     frozen_file = write_frozen(v2, tmp_path.parent / f"{tmp_path.name}_frozen_v2.py")
 
-    proc = run_cli("migrate", "--data-dir", str(tmp_path), frozen_file=frozen_file)
+    # -v: a line per session database (without it, one line counts them: test_cli_fleet.py)
+    proc = run_cli("migrate", "-v", "--data-dir", str(tmp_path), frozen_file=frozen_file)
 
     assert proc.returncode == 0, proc.stderr
     for session_id in ids:

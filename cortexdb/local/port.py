@@ -10,7 +10,7 @@ from .. import _ledger
 from .._apply import check_foreign_keys, commit_failed, ended_own_transaction, step_failed, violations
 from .._contract import execute_steps, read_schema, user_version_statement
 from .._errors import CorruptDatabaseError, CortexDBError
-from .._inspect import Snapshot
+from .._inspect import Snapshot, quick_check_problem
 from .._uptodate import file_is_current
 from . import sqlite as _connect
 
@@ -48,8 +48,8 @@ class LocalFile:
     def is_current(self, expected: int) -> bool:
         return file_is_current(self.location, expected, self.busy_timeout)
 
-    def snapshot(self, ledger: str, schema: bool = False) -> Snapshot:
-        if not _connect.check_database_file(self.location):
+    def snapshot(self, ledger: str, schema: bool = False, entries: bool = False) -> Snapshot:
+        if not _connect.database_file_exists(self.location):
             return Snapshot(self.location, False, ())
         try:
             # Read-only: status and verify work on read-only media and data dirs.
@@ -59,14 +59,15 @@ class LocalFile:
                 rows = tuple(_ledger.read_ledger(conn, ledger, self.location))
                 integrity = live = None
                 if schema:
-                    integrity = tuple(str(row[0]) for row in conn.execute("PRAGMA quick_check").fetchall())
+                    integrity = _connect.quick_check(conn)
                     live = tuple(read_schema(conn, ledger))
+                listed = tuple(_ledger.read_entries(conn, ledger, self.location)) if entries else None
                 conn.execute("ROLLBACK")
             finally:
                 conn.close()
         except sqlite3.Error as error:
             raise self._error(error) from None
-        return Snapshot(self.location, True, rows, live, integrity)
+        return Snapshot(self.location, True, rows, live, integrity, listed)
 
     def open(self) -> None:
         self.existed = self._exists()
@@ -215,13 +216,11 @@ class LocalFile:
                 raise step_failed(self.location, migration, step, error) from None
 
     def _quick_check(self, conn: sqlite3.Connection) -> None:
-        rows = conn.execute("PRAGMA quick_check").fetchall()
-        problems = [str(row[0]) for row in rows if str(row[0]) != "ok"]
-        if problems:
+        problem = quick_check_problem(_connect.quick_check(conn))
+        if problem:
             raise CorruptDatabaseError(
                 self.location,
-                f"PRAGMA quick_check failed ({problems[0]}); nothing was applied: "
-                "restore it from a backup",
+                f"PRAGMA quick_check failed ({problem}); nothing was applied: restore it from a backup",
             )
         self.checked = True
 

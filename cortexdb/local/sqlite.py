@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 import time
 
 from .._errors import (
@@ -74,6 +75,8 @@ def check_database_file(path: str) -> bool:
         return False
     except IsADirectoryError:
         raise DataDirError(path, "is a directory, not a database file") from None
+    except NotADirectoryError as error:
+        raise unusable_directory(os.path.dirname(path), error, "cannot read the database file") from None
     except OSError as error:
         raise DataDirError(path, f"cannot read the database file ({error.strerror})") from None
     if not head:
@@ -83,12 +86,54 @@ def check_database_file(path: str) -> bool:
     return True
 
 
+def database_file_exists(path: str) -> bool:
+    """`check_database_file` without opening the file: the one open is SQLite's, which reads the
+    same 16-byte header (`verify` of a fleet opens each file once). A file shorter than the header
+    cannot be one; SQLite says "file is not a database" of any other that is not."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return False
+    except NotADirectoryError as error:
+        raise unusable_directory(os.path.dirname(path), error, "cannot read the database file") from None
+    except OSError as error:
+        raise DataDirError(path, f"cannot read the database file ({error.strerror})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise DataDirError(path, "is a directory, not a database file")
+    if 0 < info.st_size < len(SQLITE_HEADER):
+        raise NotADatabaseError(path, "is not an SQLite database (its header is not SQLite's)")
+    return info.st_size > 0
+
+
+def quick_check(conn: sqlite3.Connection) -> tuple[str, ...]:
+    """`PRAGMA quick_check`: ("ok",) or one problem per item, each one line. SQLite starts the
+    first problem with "*** in database main ***" and a newline, which would split a message."""
+    lines = [line for row in conn.execute("PRAGMA quick_check").fetchall() for line in str(row[0]).splitlines()]
+    return tuple(line for line in lines if line.strip() and not line.startswith("*** in database "))
+
+
 def make_parent_dir(path: str) -> None:
     directory = os.path.dirname(path)
     try:
         os.makedirs(directory, exist_ok=True)
     except OSError as error:
-        raise DataDirError(directory, f"cannot create the directory ({error.strerror})") from None
+        raise unusable_directory(directory, error) from None
+
+
+def unusable_directory(directory: str, error: OSError, failed: str = "cannot create the directory") -> DataDirError:
+    """Why `directory` cannot be made or read. A file where a directory should be is named:
+    the OS says only "File exists" or "Not a directory"."""
+    probe = directory
+    while not os.path.isdir(probe):
+        if os.path.lexists(probe):
+            if probe == directory:
+                return DataDirError(directory, "is a file, not a directory")
+            return DataDirError(directory, f"{failed}: {probe} is a file, not a directory")
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            break
+        probe = parent
+    return DataDirError(directory, f"{failed} ({error.strerror})")
 
 
 def connect(path: str, busy_timeout: float) -> sqlite3.Connection:

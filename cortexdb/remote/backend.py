@@ -95,18 +95,20 @@ def begin_immediate(conn: _libsql.RemoteConnection, read: str | None, busy_timeo
 
 
 def read_ledger(
-    url: str, token: str, ledger: str, busy_timeout: float, *, schema: bool = False
-) -> tuple[list[tuple[int, str]], list[SchemaRow] | None]:
-    """(ledger rows, live schema if asked) read in one `BEGIN IMMEDIATE` ... `ROLLBACK`."""
+    url: str, token: str, ledger: str, busy_timeout: float, *, schema: bool = False, entries: bool = False
+) -> tuple[list[tuple[int, str]], list[SchemaRow] | None, list[_ledger.Entry] | None]:
+    """(ledger rows, live schema if asked, whole ledger rows if asked) read in one
+    `BEGIN IMMEDIATE` ... `ROLLBACK`."""
     conn = connect(url, token, busy_timeout)
     try:
         begin_immediate(conn, None, busy_timeout)
         rows = _ledger.read_ledger(conn, ledger, url)
         live = list(read_schema(conn, ledger)) if schema else None
+        listed = _ledger.read_entries(conn, ledger, url) if entries else None
         conn.execute("ROLLBACK")
     finally:
         conn.close()
-    return rows, live
+    return rows, live, listed
 
 
 class RemoteDatabase:
@@ -129,11 +131,13 @@ class RemoteDatabase:
     def is_current(self, expected: int) -> bool:
         return is_current(self.location, self.token, expected, self.busy_timeout)
 
-    def snapshot(self, ledger: str, schema: bool = False) -> Snapshot:
+    def snapshot(self, ledger: str, schema: bool = False, entries: bool = False) -> Snapshot:
         """Read under the primary's lock (fresh, also through a replica). No `PRAGMA quick_check`:
         the server owns its storage's integrity."""
-        rows, live = read_ledger(self.location, self.token, ledger, self.busy_timeout, schema=schema)
-        return Snapshot(self.location, True, tuple(rows), None if live is None else tuple(live))
+        rows, live, listed = read_ledger(self.location, self.token, ledger, self.busy_timeout, schema=schema,
+                                         entries=entries)
+        return Snapshot(self.location, True, tuple(rows), None if live is None else tuple(live),
+                        entries=None if listed is None else tuple(listed))
 
     def open(self) -> None:
         # No connection pragmas: sqld is WAL already, and a session setting would not outlive
