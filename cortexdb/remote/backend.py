@@ -9,6 +9,8 @@ What differs from a file (docs/sqld-notes.md has the evidence):
 - Reads that decide something run inside `BEGIN IMMEDIATE` (through a replica that runs on
   the primary); an autocommit read through a replica may lag by milliseconds. The only
   autocommit read is the up-to-date check, where a stale answer just takes the slow path.
+  Reads that only report (status, verify, history, dry runs) take no lock: a deferred
+  `BEGIN`, so the application's own write transaction is never taken back for them.
 - About two requests per migration (the ledger read with the BEGIN; the steps, each
   `add_column` guarded on the server, with the ledger row, fingerprint and COMMIT): less
   time holding the lock, which sqld takes back after 5 s when another client waits.
@@ -97,11 +99,17 @@ def begin_immediate(conn: _libsql.RemoteConnection, read: str | None, busy_timeo
 def read_ledger(
     url: str, token: str, ledger: str, busy_timeout: float, *, schema: bool = False, entries: bool = False
 ) -> tuple[list[tuple[int, str]], list[SchemaRow] | None, list[_ledger.Entry] | None]:
-    """(ledger rows, live schema if asked, whole ledger rows if asked) read in one
-    `BEGIN IMMEDIATE` ... `ROLLBACK`."""
+    """(ledger rows, live schema if asked, whole ledger rows if asked) read in one deferred
+    `BEGIN` ... `ROLLBACK`: one consistent snapshot, and no write lock.
+
+    These reads only report (status, verify, history, a dry run); what decides re-reads under
+    the lock. Waiting for the write lock here would make sqld take it back from the
+    application's open write transaction after 5 s, and its writes would be lost. Through a
+    replica the snapshot is the replica's, which may lag the primary by milliseconds.
+    """
     conn = connect(url, token, busy_timeout)
     try:
-        begin_immediate(conn, None, busy_timeout)
+        conn.begin("BEGIN")
         rows = _ledger.read_ledger(conn, ledger, url)
         live = list(read_schema(conn, ledger)) if schema else None
         listed = _ledger.read_entries(conn, ledger, url) if entries else None
@@ -132,8 +140,8 @@ class RemoteDatabase:
         return is_current(self.location, self.token, expected, self.busy_timeout)
 
     def snapshot(self, ledger: str, schema: bool = False, entries: bool = False) -> Snapshot:
-        """Read under the primary's lock (fresh, also through a replica). No `PRAGMA quick_check`:
-        the server owns its storage's integrity."""
+        """Read in one snapshot, without the write lock (see `read_ledger`). No `PRAGMA
+        quick_check`: the server owns its storage's integrity."""
         rows, live, listed = read_ledger(self.location, self.token, ledger, self.busy_timeout, schema=schema,
                                          entries=entries)
         return Snapshot(self.location, True, tuple(rows), None if live is None else tuple(live),
