@@ -122,6 +122,7 @@ class _Migrator:
         self.attempts: dict[int, int] = {}  # version -> transactions the server ended
         self.current: Migration | None = None  # the migration whose transaction is open
         self.committing: Migration | None = None  # its COMMIT got no answer: the ledger says what happened
+        self.timed_out = False  # ... because no answer came in time (rather than a lost connection)
 
     def run(self) -> Outcome:
         self.backend.open()
@@ -190,6 +191,16 @@ class _Migrator:
         if migration in applied:
             self.outcome.applied.append(migration.version)
             log.info("%s: applied %s (its COMMIT was confirmed by the ledger)", self.location, migration.label)
+        elif self.timed_out:
+            # No answer in time is no proof the server ended anything: the migration was still
+            # running, and this run's own wait for the lock made sqld end it. Running it again
+            # would end the same way, and be blamed on the server.
+            raise MigrationFailedError(
+                self.location,
+                f"migration {migration.label} not applied: it got no answer within the per-request "
+                "timeout (--busy-timeout) and is not in the ledger: it runs longer than that on the "
+                "server; raise --busy-timeout above its running time",
+            )
         else:
             log.info("%s: %s was not committed; applying it again", self.location, migration.label)
 
@@ -201,6 +212,7 @@ class _Migrator:
         migration, self.current = self.current, None
         if isinstance(error, CommitUnconfirmed):
             self.committing = migration  # the ledger, read under the next lock, says whether it happened
+            self.timed_out = error.code == "TIMEOUT"
         version = migration.version if migration is not None else 0
         attempts = self.attempts[version] = self.attempts.get(version, 0) + 1
         code = getattr(error, "code", None) or type(error).__name__
@@ -213,8 +225,8 @@ class _Migrator:
                 f"attempt(s) (last: {reason}); sqld aborts a transaction that holds the write lock "
                 "over 5 s while another client waits, so a migration must finish well within that",
             ) from None
-        log.info("%s: transaction ended by the server (%s); retrying, attempt %d of %d", self.location, reason,
-                 attempts + 1, MAX_ATTEMPTS)
+        what = "no answer to the COMMIT" if isinstance(error, CommitUnconfirmed) else "transaction ended by the server"
+        log.info("%s: %s (%s); retrying, attempt %d of %d", self.location, what, reason, attempts + 1, MAX_ATTEMPTS)
         self.backend.reconnect()
         self.foreign_keys_on = True  # a new connection starts with foreign keys on
         time.sleep(RETRY_DELAY * 2 ** (attempts - 1) * random.uniform(0.5, 1.5))

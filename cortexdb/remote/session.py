@@ -35,6 +35,7 @@ from . import hrana as _hrana
 from .batches import BatchItem, RemoteCursor, SQLValue, Unless
 from .hrana import Statement, Step, all_of, not_, ok
 
+TIMED_OUT = "TIMEOUT"  # the code of a ConnectError for a request that got no answer in time
 DEFAULT_TIMEOUT = 30.0  # per request; a BEGIN IMMEDIATE may wait 5 s per transaction ahead of it
 
 # --- the connection --------------------------------------------------------------------------
@@ -375,6 +376,8 @@ class RemoteConnection:
         if isinstance(error, _hrana.RequestError):
             return SQLError(error.error.message, url=error.url, code=error.error.code, detail=error.message)
         code = error.code if isinstance(error, _hrana.HTTPStatusError) else None
+        if isinstance(error, _hrana.TransportError) and error.timed_out:
+            code = TIMED_OUT  # no answer in time: the request may still be running on the server
         return ConnectError(error.message, url=error.url, code=code, detail=error.message)
 
 
