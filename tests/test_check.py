@@ -124,7 +124,8 @@ def test_check_after_deleting_a_migration(built: Path) -> None:
 
     proc = generator(built, "check")
     assert proc.returncode == 1
-    assert "migrations.lock:1:1: MG304 migration 002 (002_job_names.sql) is locked but no longer in the " \
+    # At the lock's line of the migration: line 6, after the four header lines and 001's.
+    assert "migrations.lock:6:1: MG304 migration 002 (002_job_names.sql) is locked but no longer in the " \
            "manifest: restore it (shipped migrations are never deleted)" in proc.stderr
 
     # Never shipped: unlocked, the frozen module still holds it, and check shows that.
