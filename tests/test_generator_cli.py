@@ -11,7 +11,7 @@ import venv
 from pathlib import Path
 
 import pytest
-from project import ROOT, env, generator, write_project
+from project import ROOT, copy_source_tree, env, generator, write_project
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -152,3 +152,16 @@ def test_a_python_without_sqlglot_still_has_version_help_and_new(with_info: Path
     created = bare("new", "add owner", "--database", "main")
     assert created.returncode == 0, created.stderr
     assert created.stdout == "created migrations/003_add_owner.sql and its entry in manifest.toml\n"
+
+
+def test_the_readmes_fresh_clone_output_is_what_a_fresh_clone_prints(tmp_path: Path) -> None:
+    """The README's sample `make migrations` output, against a real build of a clone's files."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("fresh clone, the generator prints", 1)[1].split("```\n", 2)[1]
+    echoed, *printed = block.splitlines()
+    assert echoed == ".venv/bin/python -m generator build"  # make's echo of the recipe
+    clone = copy_source_tree(tmp_path / "clone")
+    proc = generator(clone, "build")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    assert proc.stdout.splitlines() == printed
