@@ -56,7 +56,7 @@ class _NewHelp(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, default=default, help=help)
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
-                 values: object, option_string: str | None = None) -> None:
+                 values: object, _option_string: str | None = None) -> None:
         manifest = getattr(namespace, "manifest", Path("manifest.toml"))
         for action in parser._actions:
             if "--database" in action.option_strings:
