@@ -54,8 +54,9 @@ def build(args: argparse.Namespace) -> int:
 
 
 def check(args: argparse.Namespace) -> int:
-    """Exit 1 when a generated file (the frozen module, the lock) differs from what the sources
-    give: one MG305 finding per file, and the unified diff (stdout for text, else stderr).
+    """Exit 1 when a generated file (the frozen module, its index, the lock, a schema file)
+    differs from what the sources give: one MG305 finding per file, and the unified diff
+    (stdout for text, else stderr).
     Writes nothing, not even the build cache."""
     result = build_project(read_project(args.manifest))
     if result.failed:

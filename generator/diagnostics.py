@@ -68,7 +68,7 @@ class UsageError(Exception):
 
     def __init__(self, argument: str, message: str) -> None:
         self.argument = argument
-        self.message = message
+        self.message = printable(message)  # one line, as a diagnostic: the argument may hold anything
         super().__init__(f"argument {argument}: {message}")
 
 
