@@ -17,7 +17,7 @@ from .diagnostics import Diagnostic, GeneratorError, UsageError
 
 PROG = "python -m generator"
 COMMANDS = ("build", "check", "lint", "new", "unlock")
-BUILD_DEPENDENCIES = ("sqlglot", "jinja2")
+BUILD_DEPENDENCIES = ("sqlglot", "jinja2", "tomli")  # tomli: Python 3.10 only
 EXIT_CODES = """exit codes:
   0  clean (warnings and info do not fail)
   1  findings: lint errors, a failed proof, a stale generated file, a refused lock
