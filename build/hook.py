@@ -12,11 +12,21 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 OPTION = "option 'manifest' of the cortexdb build hook ([tool.hatch.build.targets.wheel.hooks.custom])"
+
+
+def refuse(message: str) -> NoReturn:
+    """Fail the build with `message` alone, first and last: an exception would bury it under
+    the build backend's traceback (pyproject-hooks prints it, then build or pip their own
+    summary). SystemExit ends the backend's process without a traceback; build and pip show
+    its stderr and report the failed build."""
+    sys.stderr.write(message.rstrip("\n") + "\n")
+    sys.stderr.flush()
+    raise SystemExit(1)
 
 
 class FrozenMigrationsHook(BuildHookInterface):  # type: ignore[type-arg]
@@ -27,11 +37,11 @@ class FrozenMigrationsHook(BuildHookInterface):  # type: ignore[type-arg]
             return
         manifest = self.config.get("manifest", "manifest.toml")
         if not isinstance(manifest, str) or not manifest:
-            raise ValueError(f"{OPTION} must be a non-empty string, not {manifest!r}")
+            refuse(f"cortexdb: {OPTION} must be a non-empty string, not {manifest!r}")
         root = Path(self.root).resolve()
         path = root / manifest
         if not path.is_file():
-            raise ValueError(f"{OPTION} = {manifest!r}: no such file in {root}")
+            refuse(f"cortexdb: {OPTION} = {manifest!r}: no such file in {root}")
         if str(root) not in sys.path:
             sys.path.insert(0, str(root))
         # The generator, and with it sqlglot and jinja2, are imported only when a wheel is built.
@@ -39,7 +49,7 @@ class FrozenMigrationsHook(BuildHookInterface):  # type: ignore[type-arg]
 
         outputs = wheel_outputs(path)
         if outputs.refusal is not None:
-            raise RuntimeError(outputs.refusal)
+            refuse(outputs.refusal)
         for warning in outputs.warnings:
             self.app.display_warning(warning)
         build_data["artifacts"].extend(artifact.relative_to(root).as_posix() for artifact in outputs.artifacts)

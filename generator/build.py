@@ -146,7 +146,18 @@ def generate(project: Project, jobs: int | None = None) -> BuildResult:
          "fingerprint": index_fingerprint(manifest.ledger, db.name, migrations)}
         for db in sorted(manifest.databases.values(), key=lambda d: d.name)  # the frozen module's order
     ])
+    _add_schema_files(result, schemas)
     return result
+
+
+def _add_schema_files(result: BuildResult, schemas: dict[str, tuple[SchemaRow, ...]]) -> None:
+    """`schema/<database>.sql` of every database: its proven schema, for review (schemafile.py)."""
+    from .schemafile import render_schema, schema_path
+
+    last = {c.migration.database: c.migration.file for c in result.compiled}  # manifest order: the last wins
+    for db in result.manifest.databases.values():
+        result.files[schema_path(db.name)] = render_schema(db.name, db.file, schemas.get(db.name, ()),
+                                                           last.get(db.name))
 
 
 def _database_jobs(project: Project) -> list[DatabaseJob]:

@@ -7,17 +7,28 @@ import sys
 from collections.abc import Iterable
 
 from .build import build as build_project
-from .diagnostics import Diagnostic, errors
+from .diagnostics import Diagnostic, Severity, errors
 from .outputs import stale_outputs, write_outputs
 from .project import read_project
 from .report import format_diagnostics
 
+#: The severities each verbosity shows (text and github): -q errors only; by default no info
+#: (MG009 says the same on every build); -v everything. json and sarif always carry every
+#: finding: they are documents for tools, which filter by severity themselves.
+SHOWN = {-1: {Severity.ERROR}, 0: {Severity.ERROR, Severity.WARNING}, 1: set(Severity)}
 
-def _emit(diagnostics: Iterable[Diagnostic], fmt: str, summary: str = "") -> None:
+
+def _emit(args: argparse.Namespace, diagnostics: Iterable[Diagnostic], summary: str = "") -> None:
     """Diagnostics go to stderr as text, or as one document on stdout for machines; the
     summary goes to the other stream, so stdout stays one parseable document. Every command
-    ends here, `new` and `unlock` too (with no findings: `[]` in json, nothing in github)."""
+    ends here, `new` and `unlock` too (with no findings: `[]` in json, nothing in github).
+    `-q` drops the summary too."""
+    fmt, verbosity = args.format, args.verbosity
     items = list(diagnostics)
+    if fmt in ("text", "github"):
+        items = [d for d in items if d.severity in SHOWN[verbosity]]
+    if verbosity < 0:
+        summary = ""
     text = format_diagnostics(items, fmt)
     if fmt == "text":
         if text:
@@ -34,29 +45,31 @@ def _emit(diagnostics: Iterable[Diagnostic], fmt: str, summary: str = "") -> Non
 def build(args: argparse.Namespace) -> int:
     result = build_project(read_project(args.manifest))
     if result.failed:
-        _emit(result.diagnostics, args.format, f"build failed: {result.summary()}")
+        _emit(args, result.diagnostics, f"build failed: {result.summary()}")
         return 1
     written = set(write_outputs(result))
     states = [f"wrote {rel}" if rel in written else f"{rel} unchanged" for rel in sorted(result.files)]
-    _emit(result.diagnostics, args.format, "\n".join([result.summary(), *states]))
+    _emit(args, result.diagnostics, "\n".join([result.summary(), *states]))
     return 0
 
 
 def check(args: argparse.Namespace) -> int:
-    """Exit 1 when a generated file (the frozen module, the lock) differs from what the sources
-    give: one MG305 finding per file, and the unified diff (stdout for text, else stderr).
+    """Exit 1 when a generated file (the frozen module, its index, the lock, a schema file)
+    differs from what the sources give: one MG305 finding per file, and the unified diff
+    (stdout for text, else stderr).
     Writes nothing, not even the build cache."""
     result = build_project(read_project(args.manifest))
     if result.failed:
-        _emit(result.diagnostics, args.format, "check failed: the sources do not build")
+        _emit(args, result.diagnostics, "check failed: the sources do not build")
         return 1
     stale = stale_outputs(result)
     if stale:
-        (sys.stdout if args.format == "text" else sys.stderr).write("".join(s.diff for s in stale))
-        _emit(sorted([*result.diagnostics, *(s.diagnostic for s in stale)]), args.format,
+        if args.verbosity >= 0:  # -q: the MG305 lines only
+            (sys.stdout if args.format == "text" else sys.stderr).write("".join(s.diff for s in stale))
+        _emit(args, sorted([*result.diagnostics, *(s.diagnostic for s in stale)]),
               "generated files are out of date: run `make migrations`")
         return 1
-    _emit(result.diagnostics, args.format, "generated files are up to date")
+    _emit(args, result.diagnostics, "generated files are up to date")
     return 0
 
 
@@ -64,21 +77,21 @@ def lint(args: argparse.Namespace) -> int:
     from .lint_paths import lint_paths
 
     outcome = lint_paths(args.manifest, args.paths, fix=args.fix)
-    for shown in outcome.fixed:
+    for shown in outcome.fixed if args.verbosity >= 0 else ():
         print(f"fixed {shown}", file=sys.stderr)
-    _emit(outcome.diagnostics, args.format)
+    _emit(args, outcome.diagnostics)
     return 1 if errors(outcome.diagnostics) else 0
 
 
 def new(args: argparse.Namespace) -> int:
     from .scaffold import new_migration
 
-    _emit([], args.format, new_migration(args.manifest, args.description, args.database))
+    _emit(args, [], new_migration(args.manifest, args.description, args.database))
     return 0
 
 
 def unlock(args: argparse.Namespace) -> int:
     from .scaffold import unlock as unlock_migration
 
-    _emit([], args.format, unlock_migration(args.manifest, args.target))
+    _emit(args, [], unlock_migration(args.manifest, args.target))
     return 0

@@ -62,6 +62,16 @@ class GeneratorError(Exception):
         return type(self), (self.diagnostics, self.exit_code)
 
 
+class UsageError(Exception):
+    """A command's argument that cannot be used (an unknown database, a version not locked):
+    reported as argparse reports a bad option, naming the argument; exit 2."""
+
+    def __init__(self, argument: str, message: str) -> None:
+        self.argument = argument
+        self.message = printable(message)  # one line, as a diagnostic: the argument may hold anything
+        super().__init__(f"argument {argument}: {message}")
+
+
 def errors(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
     """The diagnostics that fail a build."""
     return [d for d in diagnostics if d.severity is Severity.ERROR]

@@ -178,7 +178,7 @@ def reconcile(locked: dict[int, LockEntry], current: Iterable[Current], shown: s
         elif entry.legacy is None or entry.database is None:  # a line from before these fields: complete it
             entries[item.version] = replace(fresh, raw=entry.raw)
     for version in sorted(set(locked) - seen):
-        problems.append(Diagnostic(shown, 1, 1, "MG304",
+        problems.append(Diagnostic(shown, locked[version].line_number or 1, 1, "MG304",
                                    f"migration {version:03d} ({locked[version].file}) is locked but no longer "
                                    "in the manifest: restore it (shipped migrations are never deleted), or "
                                    f"run `python -m generator unlock {version:03d}` if it never shipped"))

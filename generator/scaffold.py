@@ -7,7 +7,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-from .diagnostics import Diagnostic, GeneratorError, display_path
+from .diagnostics import Diagnostic, GeneratorError, UsageError, display_path
 from .outputs import create, write_if_changed
 from .project import load_manifest, read_if_exists, read_manifest
 
@@ -46,15 +46,12 @@ def new_migration(manifest_path: Path, given: str, database: str) -> str:
     shown = display_path(manifest_path)
     description = " ".join(given.split())
     name = slug(description)
-    problems = []
-    if not name:
-        problems.append(Diagnostic(shown, 1, 1, "MF003",
-                                   f"description {given!r} has no letters or digits to name the file"))
+    # The arguments are wrong, not the manifest: usage errors naming the argument.
     if database not in manifest.databases:
-        known = ", ".join(sorted(manifest.databases))
-        problems.append(Diagnostic(shown, 1, 1, "MF004", f"unknown database {database!r} (known: {known})"))
-    if problems:
-        raise GeneratorError(problems)
+        known = ", ".join(sorted(manifest.databases)) or f"none in {shown}"
+        raise UsageError("--database", f"unknown database {database!r} (known: {known})")
+    if not name:
+        raise UsageError("description", f"{given!r} has no letters or digits to name the file")
     version = max((m.version for m in manifest.migrations), default=0) + 1
     file = f"{version:03d}_{name}.sql"
     path = manifest.migrations_dir / file
@@ -95,7 +92,11 @@ def unlock(manifest_path: Path, target: str) -> str:
         return entry.file == target if not target.isdigit() else entry.version == int(target)
     removed = [entry for _, entry in parsed if chosen(entry)]
     if not removed:
-        raise GeneratorError([Diagnostic(shown, 1, 1, "MG304", f"{target} is not locked")])
+        asked = f"{int(target):03d}" if target.isdigit() else target
+        versions = sorted({entry.version for _, entry in parsed})
+        ends = dict.fromkeys(f"{v:03d}" for v in versions[:1] + versions[-1:])  # "001", or "001 to 047"
+        locked = " to ".join(ends) or "none"
+        raise UsageError("NNN|FILE", f"{asked} is not locked in {shown} (locked: {locked}): nothing to unlock")
     write_if_changed(path, render_lock(entry for _, entry in parsed if not chosen(entry)))
     return "\n".join(f"unlocked {entry.version:03d} {entry.file}; run `make migrations` to lock it anew"
                      for entry in removed)

@@ -44,6 +44,7 @@ from project import assert_pure_data
 from generator.__main__ import main
 from generator.fix import fix_text
 from generator.project import load_manifest
+from generator.schemafile import schema_path
 
 # Each test names its example count for `make test`; its soak twin runs SOAK_FACTOR times as many
 # under the soak profile. The twins carry the `soak` marker, which tests/conftest.py skips unless
@@ -310,7 +311,8 @@ def check_run(run: Run, argv: list[str], project: Path, base: Path, before: Mapp
         assert not changed, f"exit {run.code} of {command} changed {sorted(changed)}"
     elif command == "build":
         manifest = load_manifest(project / "manifest.toml")
-        written = (manifest.output, manifest.index_output, manifest.lock)
+        written = (manifest.output, manifest.index_output, manifest.lock,
+                   *(schema_path(name) for name in manifest.databases))
         outputs = [Path(os.path.realpath(project / rel)) for rel in written]  # via links
         assert changed <= {path.relative_to(base.resolve()).as_posix() for path in outputs}, changed
         assert_pure_data(project / manifest.output)

@@ -1,5 +1,6 @@
 """`python -m generator check`: exit 1 with the difference whenever the generated files (the
-frozen module, its index, migrations.lock) disagree with the sources; exit 0 once rebuilt."""
+frozen module, its index, migrations.lock, schema/<database>.sql) disagree with the sources;
+exit 0 once rebuilt."""
 
 from __future__ import annotations
 
@@ -56,6 +57,18 @@ def delete_index(project: Path) -> None:
     (project / "cortexdb" / "_frozen_index.py").unlink()
 
 
+def edit_schema_by_hand(project: Path) -> None:
+    """A reviewer "fixes" the committed schema file instead of writing a migration."""
+    path = project / "schema" / "main.sql"
+    text = path.read_text()
+    assert "name TEXT NOT NULL);\n" in text
+    path.write_text(text.replace("name TEXT NOT NULL);\n", "name TEXT NOT NULL, owner TEXT);\n"))
+
+
+def delete_schema(project: Path) -> None:
+    (project / "schema" / "main.sql").unlink()
+
+
 def keep_an_old_index(project: Path) -> None:
     """The index of the previous build beside a rebuilt frozen module."""
     index = project / "cortexdb" / "_frozen_index.py"
@@ -68,8 +81,13 @@ def keep_an_old_index(project: Path) -> None:
 @pytest.mark.parametrize(("change", "stale", "shown"), [
     (edit_sql_without_rebuilding, ["cortexdb/_frozen.py", "cortexdb/_frozen_index.py", "migrations.lock"],
      "-# Source hash: sha256:"),
-    (add_migration_without_rebuilding, ["cortexdb/_frozen.py", "cortexdb/_frozen_index.py", "migrations.lock"],
-     "+003 003_job_state.sql main c2:"),
+    (add_migration_without_rebuilding, ["cortexdb/_frozen.py", "cortexdb/_frozen_index.py", "migrations.lock",
+                                        "schema/main.sql"], "+003 003_job_state.sql main c2:"),
+    (add_migration_without_rebuilding, ["cortexdb/_frozen.py", "cortexdb/_frozen_index.py", "migrations.lock",
+                                        "schema/main.sql"], "+-- The proven schema of database 'main' (main.db), "
+                                                            "after 003_job_state.sql."),
+    (edit_schema_by_hand, ["schema/main.sql"], "name TEXT NOT NULL, owner TEXT);\n"),
+    (delete_schema, ["schema/main.sql"], ""),
     (edit_module_by_hand, ["cortexdb/_frozen.py"], "-        \"description\": 'tweaked',\n"
                                                    "+        \"description\": 'job names',"),
     (delete_module, ["cortexdb/_frozen.py"], ""),
@@ -106,7 +124,8 @@ def test_check_after_deleting_a_migration(built: Path) -> None:
 
     proc = generator(built, "check")
     assert proc.returncode == 1
-    assert "migrations.lock:1:1: MG304 migration 002 (002_job_names.sql) is locked but no longer in the " \
+    # At the lock's line of the migration: line 6, after the four header lines and 001's.
+    assert "migrations.lock:6:1: MG304 migration 002 (002_job_names.sql) is locked but no longer in the " \
            "manifest: restore it (shipped migrations are never deleted)" in proc.stderr
 
     # Never shipped: unlocked, the frozen module still holds it, and check shows that.

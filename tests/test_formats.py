@@ -46,13 +46,15 @@ CASES = [
 
 
 def run(tmp_path: Path, command: str, state: str, fmt: str) -> subprocess.CompletedProcess[str]:
-    """The command on a fresh copy of the state: `build` writes when it succeeds."""
+    """The command on a fresh copy of the state: `build` writes when it succeeds. Text and
+    github with `-v`: without it they leave out the info findings, which json and sarif carry
+    (tests/test_generator_cli.py tests the levels)."""
     template = tmp_path / "template"
     if not template.exists():
         make(template, state)
     copy = tmp_path / fmt
     shutil.copytree(template, copy)
-    return generator(copy, command, "--format", fmt)
+    return generator(copy, command, "--format", fmt, *(["-v"] if fmt in ("text", "github") else []))
 
 
 def as_text(record: dict[str, Any]) -> str:
@@ -210,11 +212,16 @@ def test_new_and_unlock_print_what_the_other_commands_print(tmp_path: Path, fmt:
             assert document["runs"][0]["results"] == []
 
 
-@pytest.mark.parametrize("command", [["new", "x", "--database", "nope"], ["unlock", "007"]])
-def test_new_and_unlock_refusals_are_one_json_document(tmp_path: Path, command: list[str]) -> None:
+@pytest.mark.parametrize(("command", "argument"), [(["new", "x", "--database", "nope"], "--database"),
+                                                 (["unlock", "007"], "NNN|FILE")])
+def test_new_and_unlock_refusals_are_usage_errors_in_every_format(
+        tmp_path: Path, command: list[str], argument: str) -> None:
+    """A bad argument is a usage error, as argparse reports a bad option in any format: stderr
+    names the argument, stdout stays empty (no document: nothing was looked at)."""
     project = write_project(tmp_path, {"001_jobs.sql": JOBS})
     assert generator(project, "build").returncode == 0
-    proc = generator(project, *command, "--format", "json")
-    assert proc.returncode == 2
-    (record,) = json.loads(proc.stdout)
-    assert record["code"] in {"MF004", "MG304"} and record["severity"] == "error"
+    for fmt in ("text", "json", "github", "sarif"):
+        proc = generator(project, *command, "--format", fmt)
+        assert proc.returncode == 2
+        assert proc.stdout == ""
+        assert f"python -m generator {command[0]}: error: argument {argument}: " in proc.stderr

@@ -226,7 +226,8 @@ def test_worker_processes_build_exactly_what_one_process_builds(tmp_path: Path) 
     alone = _outcome(project, jobs=1)
     assert _outcome(project, jobs=2) == alone
     files, diagnostics, summary, proven = alone
-    assert set(files) == {"cortexdb/_frozen.py", "cortexdb/_frozen_index.py", "migrations.lock"}  # type: ignore[arg-type]
+    assert set(files) == {"cortexdb/_frozen.py", "cortexdb/_frozen_index.py", "migrations.lock",  # type: ignore[arg-type]
+                          *(f"schema/{name}.sql" for name in ("a", "b", "c", "empty"))}
     assert proven == 6 and "proof: 6/6" in str(summary)
 
 

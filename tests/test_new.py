@@ -84,13 +84,16 @@ def test_description_is_written_as_a_toml_string(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["add tags", "--database", "nope"], "MF004 unknown database 'nope' (known: main)"),
-    (["!!!", "--database", "main"], "MF003 description '!!!' has no letters or digits"),
+    (["add tags", "--database", "nope"],
+     "python -m generator new: error: argument --database: unknown database 'nope' (known: main)"),
+    (["!!!", "--database", "main"],
+     "python -m generator new: error: argument description: '!!!' has no letters or digits to name the file"),
 ])
 def test_new_refuses_bad_input_and_changes_nothing(tmp_path: Path, args: list[str], message: str) -> None:
     write_project(tmp_path, {"001_jobs.sql": "CREATE TABLE IF NOT EXISTS jobs (id INTEGER);\n"})
     before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     proc = generator(tmp_path, "new", *args)
     assert proc.returncode == 2
-    assert message in proc.stderr
+    assert proc.stderr.splitlines()[-1] == message  # a usage error naming the argument
+    assert proc.stderr.startswith("usage: python -m generator new ") and "manifest.toml:1:1" not in proc.stderr
     assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before

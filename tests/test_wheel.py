@@ -181,3 +181,23 @@ def test_wheel_build_refuses_a_stale_lock_and_never_writes_it(tmp_path: Path) ->
     assert "cortexdb: migrations.lock is not up to date with the migrations: run `make migrations`" in output
     assert f"+{Path(file).name[:3]} {Path(file).name} cortex c2:" in output
     assert (project / "migrations.lock").read_bytes() == lock
+    # The one clear message first, right after build's own progress lines: no backend traceback.
+    assert "Traceback" not in output
+    ours = [line for line in proc.stderr.splitlines() if not line.startswith("* ")]
+    assert ours[0].startswith("cortexdb: migrations.lock is not up to date"), proc.stderr[:2000]
+
+
+def test_wheel_builds_without_the_schema_files(tmp_path: Path) -> None:
+    """schema/<database>.sql are for review: a wheel neither needs nor carries them."""
+    project = copy_source_tree(tmp_path / "src")
+    assert sorted(p.name for p in (project / "schema").glob("*.sql"))  # committed: the copy has them
+    for path in (project / "schema").glob("*.sql"):
+        path.unlink()
+
+    proc = run(sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", "dist", cwd=project)
+
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    with zipfile.ZipFile(only("*.whl", project / "dist")) as wheel:
+        assert "cortexdb/_frozen.py" in wheel.namelist()
+        assert not [n for n in wheel.namelist() if "schema/" in n]
+    assert not list((project / "schema").glob("*.sql"))  # and a wheel build writes none
