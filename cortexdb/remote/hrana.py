@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from .._targets import server_key
+
 Value = int | float | str | bytes | None
 Row = tuple[Value, ...]
 Condition = dict[str, Any]
@@ -45,7 +47,6 @@ PIPELINE_PATH = "v3/pipeline"
 #: No answer the runtime asks for comes near this (a schema is tens of KB); a larger one is refused.
 MAX_ANSWER_BYTES = 32 * 1024 * 1024
 REDACTED = "<redacted>"
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 _INT64 = range(-(2**63), 2**63)
 _USER_AGENT = "cortexdb-hrana/3"
 
@@ -350,15 +351,9 @@ class Client:
 
 
 def origin(url: str) -> tuple[str, str, int]:
-    """(scheme, host, port) as the standard library reads the URL: host in lower case, IPv6
-    literals without brackets, the scheme's default port filled in."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    try:
-        port = parts.port
-    except ValueError:
-        port = -1  # malformed: equal to no real origin
-    return scheme, (parts.hostname or "").lower(), port if port is not None else _DEFAULT_PORTS.get(scheme, -1)
+    """(scheme, host, port) as the standard library reads the URL (`_targets.server_key`: the
+    one reading of a server URL): where a request and its token may go."""
+    return server_key(url)[:3]
 
 
 def _origin_text(url: str) -> str:
