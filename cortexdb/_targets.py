@@ -163,6 +163,8 @@ def database_urls(
         _check(catalog, name, url, source)
         if not url:
             continue  # explicitly local
+        from .remote.hrana import server_key  # only with a URL: it is the remote client's reading
+
         server = server_key(url)
         if server in owners:
             raise InvalidInputError(
@@ -171,35 +173,6 @@ def database_urls(
         owners[server] = name
         result[name] = url
     return result
-
-
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def server_key(url: str) -> tuple[str, str, int, str]:
-    """(scheme as sent, host, port, path): one value for every spelling of one server database,
-    read by the standard library's rules (`urllib.parse.urlsplit`).
-
-    `libsql://` is sent as `https://`; the host's case, brackets around an IPv6 literal and the
-    literal's own spelling (`[0:0::1]` is `[::1]`), a trailing dot, a default port written out
-    and trailing slashes do not make another server. A port that is not a number, or out of
-    range, is -1 (equal to no real server: `_check` refuses it first).
-    """
-    import contextlib
-    import ipaddress
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    scheme = "https" if scheme == "libsql" else scheme
-    host = (parts.hostname or "").rstrip(".")
-    with contextlib.suppress(ValueError):  # else a name, not an address literal
-        host = str(ipaddress.ip_address(host))
-    try:
-        port = parts.port
-    except ValueError:
-        port = -1
-    return scheme, host, port if port is not None else _DEFAULT_PORTS.get(scheme, -1), parts.path.rstrip("/")
 
 
 def auth_token(name: str, environ: Mapping[str, str] | None = None) -> str:
@@ -231,5 +204,7 @@ def _check(catalog: Catalog | Index, name: str, url: str, source: str) -> None:
         raise InvalidInputError(None, f"{source}: {url!r} names no host")
     if "?" in authority or "#" in authority or "?" in rest or "#" in rest:
         raise InvalidInputError(None, f"{source}: {url!r}: a libSQL server URL takes no query or fragment")
+    from .remote.hrana import server_key
+
     if server_key(url)[2] < 0:
         raise InvalidInputError(None, f"{source}: {url!r}: the port must be a number from 0 to 65535")

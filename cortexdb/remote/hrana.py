@@ -37,8 +37,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from .._targets import server_key
-
 Value = int | float | str | bytes | None
 Row = tuple[Value, ...]
 Condition = dict[str, Any]
@@ -350,9 +348,38 @@ class Client:
             connection.close()
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def server_key(url: str) -> tuple[str, str, int, str]:
+    """(scheme as sent, host, port, path): one value for every spelling of one server database,
+    read by the standard library's rules (`urllib.parse.urlsplit`).
+
+    `libsql://` is sent as `https://`; the host's case, brackets around an IPv6 literal and the
+    literal's own spelling (`[0:0::1]` is `[::1]`), a trailing dot, a default port written out
+    and trailing slashes do not make another server. A port that is not a number, or out of
+    range, is -1 (equal to no real server: `_check` refuses it first).
+    """
+    import contextlib
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    scheme = "https" if scheme == "libsql" else scheme
+    host = (parts.hostname or "").rstrip(".")
+    with contextlib.suppress(ValueError):  # else a name, not an address literal
+        host = str(ipaddress.ip_address(host))
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    return scheme, host, port if port is not None else _DEFAULT_PORTS.get(scheme, -1), parts.path.rstrip("/")
+
+
 def origin(url: str) -> tuple[str, str, int]:
-    """(scheme, host, port) as the standard library reads the URL (`_targets.server_key`: the
-    one reading of a server URL): where a request and its token may go."""
+    """(scheme, host, port) as the standard library reads the URL (`server_key`: the one reading
+    of a server URL): where a request and its token may go."""
     return server_key(url)[:3]
 
 
