@@ -14,7 +14,7 @@ import logging
 from ._catalog import check_steps
 from ._contract import Step, create_ledger_statement, fingerprint
 from ._contract import record as record_statements
-from ._errors import CommitUnconfirmed, CortexDBError, ForeignKeyViolationError, MigrationFailedError
+from ._errors import TIMED_OUT, CommitUnconfirmed, CortexDBError, ForeignKeyViolationError, MigrationFailedError
 from ._plan import make_plan
 
 TYPE_CHECKING = False
@@ -212,7 +212,7 @@ class _Migrator:
         migration, self.current = self.current, None
         if isinstance(error, CommitUnconfirmed):
             self.committing = migration  # the ledger, read under the next lock, says whether it happened
-            self.timed_out = error.code == "TIMEOUT"
+            self.timed_out = error.code == TIMED_OUT
         version = migration.version if migration is not None else 0
         attempts = self.attempts[version] = self.attempts.get(version, 0) + 1
         code = getattr(error, "code", None) or type(error).__name__

@@ -96,6 +96,10 @@ class RemoteError(CortexDBError):
         self.detail = detail  # the server's text, verbatim
 
 
+#: The code of a remote error for a request that got no answer in time (it may still be running).
+TIMED_OUT = "TIMEOUT"
+
+
 class ConnectError(RemoteError):
     """The server cannot be reached, does not answer in time, or refuses the request or token."""
 

@@ -29,13 +29,12 @@ import contextlib
 from collections.abc import Sequence
 from types import TracebackType
 
-from .._errors import ConnectError, RemoteError, SQLError, TransactionAborted
+from .._errors import TIMED_OUT, ConnectError, RemoteError, SQLError, TransactionAborted
 from . import batches as _batch
 from . import hrana as _hrana
 from .batches import BatchItem, RemoteCursor, SQLValue, Unless
 from .hrana import Statement, Step, all_of, not_, ok
 
-TIMED_OUT = "TIMEOUT"  # the code of a ConnectError for a request that got no answer in time
 DEFAULT_TIMEOUT = 30.0  # per request; a BEGIN IMMEDIATE may wait 5 s per transaction ahead of it
 
 # --- the connection --------------------------------------------------------------------------
