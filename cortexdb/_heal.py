@@ -167,12 +167,13 @@ def heal(conn: Any, ledger: str, migrations: Sequence[HealMigration], applied: I
     counts = {key: _count(conn, name) for key, (name, _) in schema.items() if key.startswith("table|")}
     violations = _violations(conn)
     completed: list[tuple[int, int]] = []
-    if live not in chain:
-        last = migrations[recorded - 1].version if recorded else 0
-        for migration in migrations[:recorded]:
-            start = _complete(conn, ledger, migration, last, errors)
-            if start is not None:
-                completed.append((migration.version, start))
+    last = migrations[recorded - 1].version if recorded else 0
+    # Even a proven schema may lack a recorded migration's seed rows (see `_unfilled`).
+    for migration in migrations[:recorded]:
+        start = _complete(conn, ledger, migration, last, errors, full=live not in chain)
+        if start is not None:
+            completed.append((migration.version, start))
+    if completed or live not in chain:
         schema = _objects(conn, ledger)
         live = _digest(schema, known)
         if live not in chain and completed:
@@ -213,8 +214,12 @@ def _after(migrations: Sequence[HealMigration], count: int) -> str:
 
 
 def _complete(conn: Any, ledger: str, migration: HealMigration, last: int,
-              errors: tuple[type[BaseException], ...]) -> int | None:
-    """Run the steps of a recorded migration that did not run; the first one run, or None."""
+              errors: tuple[type[BaseException], ...], full: bool) -> int | None:
+    """Run the steps of a recorded migration that did not run; the first one run, or None.
+
+    Unless `full` (the live schema is one the ledger's state proves, or one partway through
+    the pending migration, whose first steps may have removed what this one made), only its
+    unfilled seed rows are looked for."""
     facts = live_facts(conn, ledger)
     status: list[bool | None] = []  # per step: ran, did not run, or no evidence
     for _, _, _, _, marks, removes in migration.records:
@@ -228,6 +233,8 @@ def _complete(conn: Any, ledger: str, migration: HealMigration, last: int,
         else:
             status.append(None)
     if False not in status:
+        return _unfilled(conn, migration, status, errors)
+    if not full:
         return None
     absent = status.index(False)
     start = max((i + 1 for i in range(absent) if status[i]), default=0)
@@ -235,6 +242,23 @@ def _complete(conn: Any, ledger: str, migration: HealMigration, last: int,
     todo = [i for i in range(start, len(migration.steps)) if not _undone(migration.records[i], last)]
     _run(conn, migration, todo, errors, "completing")
     return start
+
+
+def _unfilled(conn: Any, migration: HealMigration, status: Sequence[bool | None],
+              errors: tuple[type[BaseException], ...]) -> int | None:
+    """Every schema effect is there, but the crash may have come right before the INSERT that
+    fills a table this migration created (its seed rows): the schema cannot show that, its rows
+    can. After the last step with evidence, when only such fills and steps whose second run
+    changes nothing follow, and a filled table is empty, they run (filling an empty table
+    again fills it as the first run would). A table the user emptied is filled again too."""
+    ran = max((i for i, seen in enumerate(status) if seen), default=-1)
+    tail = migration.records[ran + 1:]
+    if not tail or any(record[1] not in (FRESH, RERUN) for record in tail):
+        return None
+    if not any(record[1] == FRESH and not _count(conn, record[2]) for record in tail):
+        return None
+    _run(conn, migration, range(ran + 1, len(migration.steps)), errors, "completing")
+    return ran + 1
 
 
 def _undone(record: Sequence[Any], last: int) -> bool:

@@ -66,7 +66,7 @@ def _database(ledger: str, migrations: Sequence[Mapping[str, Any]]) -> dict[int,
             effect, table, other = _effect(str(step[2]), prior != facts[i], created)
             if _CREATE_TABLE.match(str(step[2])):
                 # Created empty by this step: until a first INSERT fills it, rows tell that it ran.
-                created |= {_object(f).split("|", 1)[1] for f in made if f.startswith("o|table|")}
+                created |= {_object(f).split("|", 1)[1] for f in facts[i] - prior if f.startswith("o|table|")}
             created.discard(name_key(table))
             records.append((digests[i], effect, table, other, marks, removes))
         result[int(migration["version"])] = (tuple(names), tuple(records))
@@ -75,10 +75,10 @@ def _database(ledger: str, migrations: Sequence[Mapping[str, Any]]) -> dict[int,
 
 
 def _evidence(made: set[str], unmade: set[str]) -> tuple[set[str], set[str]]:
-    """What a step makes and unmakes, as evidence: an ADD COLUMN shows in its column, not in
-    its table's SQL, which completing an earlier migration's ADD COLUMN changes too."""
-    widened = {_object(f) for f in unmade if f.startswith("o|table|")} & {
-        f"table|{f.split('|')[1]}" for f in made if f.startswith("c|")}
+    """What a step makes and unmakes, as evidence: a step that makes columns (CREATE TABLE, ADD
+    COLUMN, a rename into a table) shows in them, not in its table's SQL, which any other
+    migration's ADD COLUMN (a later one, the half-run pending one, a completion) changes too."""
+    widened = {f"table|{f.split('|')[1]}" for f in made if f.startswith("c|")}
     return ({f for f in made if _object(f) not in widened or f.startswith("c|")},
             {f for f in unmade if _object(f) not in widened or f.startswith("c|")})
 
