@@ -1,0 +1,224 @@
+"""The heal proof: every crash point of the original runner is healed to the proven schema.
+
+For every migration of every database and every statement in it, the original runner is
+emulated on a scratch in-memory database (statements autocommitted one by one, no transaction,
+a failure saying "already exists" / "duplicate column" swallowed and the file recorded),
+killed after that statement; then both what its next start leaves (the migration recorded with
+its tail skipped, later migrations run on top until one fails) and the state as the crash left
+it go through the runtime's heal core (`cortexdb._heal`) and the normal apply of the rest. Each
+must end with the schema of a clean run and the rows of a clean run: a few rows are written into
+every table before each migration, and the clean run from the same rows is the reference, so
+SQLite judges both the schema and the data.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cortexdb._contract import Step, execute_steps, quote_identifier, read_schema
+from cortexdb._heal import HealMigration, HealRefusal, heal
+
+from .diagnostics import Diagnostic
+
+_SWALLOWED = ("duplicate column", "already exists")
+_LITERAL = re.compile(r"'((?:[^']|'')*)'")
+
+
+@dataclass(frozen=True)
+class HealProofInput:
+    version: int
+    path: str  # as shown in diagnostics
+    entry: Mapping[str, Any]  # the frozen module's MIGRATIONS entry
+    record: tuple[Any, ...]  # its HEAL record
+
+
+@dataclass(frozen=True)
+class HealProofResult:
+    healed: int
+    points: int
+    diagnostics: list[Diagnostic]
+
+    def summary(self) -> str:
+        return f"heal: {self.healed}/{self.points} crash points healed"
+
+
+def prove_heal(databases: Mapping[str, Sequence[HealProofInput]], ledger: str) -> HealProofResult:
+    healed = points = 0
+    diagnostics: list[Diagnostic] = []
+    for migrations in databases.values():
+        done, total, found = _prove_database(list(migrations), ledger)
+        healed, points = healed + done, points + total
+        diagnostics += found
+    return HealProofResult(healed, points, diagnostics)
+
+
+def _prove_database(migrations: list[HealProofInput], ledger: str) -> tuple[int, int, list[Diagnostic]]:
+    inputs = [HealMigration(m.version, m.path, m.entry["steps"], "foreign_keys_off" in m.entry["flags"],
+                            m.record) for m in migrations]
+    base = _connect(ledger)
+    healed = points = 0
+    diagnostics: list[Diagnostic] = []
+    for index, migration in enumerate(migrations):
+        _fill(base, ledger)
+        reference = _copy(base)
+        _apply_rest(reference, ledger, inputs, [m.version for m in migrations[:index]])
+        expected = (read_schema(reference, ledger), _counts(reference, ledger))
+        reference.close()
+        for after in range(1, len(inputs[index].steps) + 1):
+            for restart in (False, True):
+                points += 1
+                problem = _crash_point(base, ledger, migrations, inputs, index, after, restart, expected)
+                if problem is None:
+                    healed += 1
+                else:
+                    line = Step(inputs[index].steps[after - 1]).line
+                    state = "after its next start" if restart else "as the crash left it"
+                    diagnostics.append(Diagnostic(migration.path, line, 1, "MG210",
+                                                  f"a crash of the original runner after this statement, "
+                                                  f"{state}, is not healed: {problem}"))
+        _original(base, ledger, migration, len(inputs[index].steps))
+    base.close()
+    return healed, points, diagnostics
+
+
+def _crash_point(base: sqlite3.Connection, ledger: str, migrations: list[HealProofInput],
+                 inputs: list[HealMigration], index: int, after: int, restart: bool,
+                 expected: tuple[Any, Any]) -> str | None:
+    work = _copy(base)
+    try:
+        _original(work, ledger, migrations[index], after, record=False)
+        if restart:
+            for migration in migrations[index:]:
+                if not _original(work, ledger, migration, None):
+                    break
+        applied = [int(row[0]) for row in work.execute(f"SELECT version FROM {quote_identifier(ledger)}")]
+        work.execute("BEGIN IMMEDIATE")
+        try:
+            done = heal(work, ledger, inputs, applied, (sqlite3.Error,))
+        except HealRefusal as refusal:
+            return refusal.message
+        if done.resumed:
+            applied.append(done.resumed[0])
+        try:
+            _apply_rest(work, ledger, inputs, applied)
+        except sqlite3.Error as error:
+            return f"applying the later migrations failed after the heal: {error}"
+        schema, counts = read_schema(work, ledger), _counts(work, ledger)
+        if schema != expected[0]:
+            return "the healed schema differs from the proven one"
+        lost = sorted(t for t, n in expected[1].items() if counts.get(t, 0) != n)
+        if lost:
+            return f"rows differ from a clean run in table(s) {', '.join(lost[:3])}"
+        return None
+    finally:
+        work.close()
+
+
+def _original(conn: sqlite3.Connection, ledger: str, migration: HealProofInput, upto: int | None,
+              record: bool = True) -> bool:
+    """The original runner on one migration: its statements one by one (autocommit, the
+    `IF NOT EXISTS` of ADD COLUMN dropped as stock SQLite needs), the first `upto` of them or
+    all; "already exists" records it anyway. False when another error stopped the start."""
+    flagged = "foreign_keys_off" in migration.entry["flags"]
+    if flagged:
+        conn.execute("PRAGMA foreign_keys=OFF")  # the file's own PRAGMA
+    steps = migration.entry["steps"]
+    try:
+        for step in steps[:upto] if upto is not None else steps:
+            conn.execute(Step(step).sql)
+    except sqlite3.Error as error:
+        if not any(fragment in str(error).lower() for fragment in _SWALLOWED):
+            return False
+    if record and (upto is None or upto == len(steps)):
+        conn.execute(f"INSERT OR IGNORE INTO {quote_identifier(ledger)} (version) VALUES (?)",
+                     (migration.version,))
+    return True
+
+
+def _apply_rest(conn: sqlite3.Connection, ledger: str, inputs: Sequence[HealMigration],
+                applied: Sequence[int]) -> None:
+    """cortexdb's normal apply of what the ledger lacks (foreign keys stay off, as in the
+    reference, so both see the same rows)."""
+    if not conn.in_transaction:
+        conn.execute("BEGIN IMMEDIATE")
+    for migration in inputs:
+        if migration.version not in applied:
+            execute_steps(conn, migration.steps)
+            conn.execute(f"INSERT INTO {quote_identifier(ledger)} (version) VALUES (?)", (migration.version,))
+    conn.execute("COMMIT")
+
+
+def _connect(ledger: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    conn.execute(f"CREATE TABLE {quote_identifier(ledger)} (version INTEGER PRIMARY KEY)")
+    conn.execute("PRAGMA foreign_keys=OFF")
+    return conn
+
+
+def _copy(conn: sqlite3.Connection) -> sqlite3.Connection:
+    copy = sqlite3.connect(":memory:", isolation_level=None)
+    conn.backup(copy)
+    copy.execute("PRAGMA foreign_keys=OFF")
+    return copy
+
+
+def _counts(conn: sqlite3.Connection, ledger: str) -> dict[str, int]:
+    """Rows per table; a virtual table's shadow tables are its storage, not rows."""
+    schema = read_schema(conn, ledger)
+    virtual = [name for kind, name, _, sql in schema if (sql or "").upper().startswith("CREATE VIRTUAL")]
+    return {name: int(conn.execute(f"SELECT count(*) FROM {quote_identifier(name)}").fetchone()[0])
+            for kind, name, _, sql in schema
+            if kind == "table" and name not in virtual and not any(name.startswith(v + "_") for v in virtual)}
+
+
+def _fill(conn: sqlite3.Connection, ledger: str) -> None:
+    """Two rows into every empty ordinary table: values by declared type, string literals of
+    the table's CHECK constraints tried where SQLite refuses a row."""
+    schema = read_schema(conn, ledger)
+    virtual = [name for kind, name, _, sql in schema if (sql or "").upper().startswith("CREATE VIRTUAL")]
+    for kind, name, _, sql in schema:
+        if kind != "table" or name in virtual or any(name.startswith(v + "_") for v in virtual):
+            continue
+        table = quote_identifier(name)
+        if conn.execute(f"SELECT 1 FROM {table}").fetchone():
+            continue
+        literals = [m.replace("''", "'") for m in _LITERAL.findall(sql or "")]
+        columns = [row for row in conn.execute(f"PRAGMA table_xinfo({table})") if int(row[6]) == 0]
+        for k in (1, 2):
+            _fill_row(conn, table, columns, literals, k)
+
+
+def _fill_row(conn: sqlite3.Connection, table: str, columns: list[Any], literals: list[str], k: int) -> None:
+    needed = [c for c in columns if (c[3] or c[5]) and c[4] is None]  # NOT NULL or key, no default
+    values: dict[str, object] = {str(c[1]): _typed(str(c[2]), k) for c in needed}
+    for _ in range(24):
+        names = ", ".join(quote_identifier(n) for n in values)
+        marks = ", ".join("?" for _ in values)
+        statement = f"INSERT INTO {table} ({names}) VALUES ({marks})" if values else \
+            f"INSERT INTO {table} DEFAULT VALUES"
+        try:
+            conn.execute(statement, list(values.values()))
+            return
+        except sqlite3.IntegrityError as error:
+            failed = str(error).split(":", 1)[-1]
+            culprit = next((n for n in values if re.search(rf"\b{re.escape(n)}\b", failed)), None)
+            if culprit is None:
+                return
+            options = [*literals, "{}", "[]", 0, 1, f"v{k}"]
+            current = options.index(values[culprit]) if values[culprit] in options else -1
+            if current + 1 >= len(options):
+                return
+            values[culprit] = options[current + 1]
+        except sqlite3.Error:
+            return
+
+
+def _typed(declared: str, k: int) -> object:
+    upper = declared.upper()
+    if "INT" in upper or "REAL" in upper or "NUM" in upper or "FLOA" in upper:
+        return k
+    return f"v{k}"
