@@ -4,17 +4,13 @@ index `cortexdb/_frozen_index.py`.
 Both are generated and git-ignored; `build_data["artifacts"]` puts them into the wheel anyway.
 An sdist keeps the sources (manifest, migrations, lock, generator), so a wheel built from it
 regenerates the same bytes. Editable installs skip the hook: there `make migrations` writes
-both into the source tree.
-
-A wheel build never writes `migrations.lock` (it may run in a user's checkout, e.g. `pip
-install .`): it refuses instead when the lock is not up to date, so no release carries a
-migration whose lock line was never committed.
+both into the source tree. What the generator does for a wheel (and what it refuses, such as
+a lock that is not up to date) is `generator.wheel.wheel_outputs`.
 """
 
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -39,30 +35,11 @@ class FrozenMigrationsHook(BuildHookInterface):  # type: ignore[type-arg]
         if str(root) not in sys.path:
             sys.path.insert(0, str(root))
         # The generator, and with it sqlglot and jinja2, are imported only when a wheel is built.
-        from generator.build import generate, stale_outputs, write_if_changed, write_order
-        from generator.diagnostics import GeneratorError, Severity
-        from generator.report import format_diagnostics
+        from generator.wheel import wheel_outputs
 
-        try:
-            result = generate(path)
-        except GeneratorError as exc:
-            raise RuntimeError(f"cortexdb: the manifest does not build:\n{exc}") from None
-        if result.failed:
-            raise RuntimeError("cortexdb: the migrations do not build:\n"
-                               + format_diagnostics(result.diagnostics, "text")
-                               + f"\n{result.summary()}")
-        lock = result.manifest.lock
-        stale_lock = stale_outputs(replace(result, files={lock: result.files[lock]}))
-        if stale_lock:
-            raise RuntimeError(f"cortexdb: {lock} is not up to date with the migrations: run "
-                               f"`make migrations` and commit {lock}\n" + "".join(stale_lock))
-        for diagnostic in result.diagnostics:
-            if diagnostic.severity is Severity.WARNING:
-                self.app.display_warning(str(diagnostic))
-        # The index before the frozen module (see write_order); never the lock.
-        for rel in write_order(result):
-            if rel in (result.manifest.index_output, result.manifest.output):
-                output = result.manifest.root / rel
-                write_if_changed(output, result.files[rel])
-                build_data["artifacts"].append(output.relative_to(root).as_posix())
-
+        outputs = wheel_outputs(path)
+        if outputs.refusal is not None:
+            raise RuntimeError(outputs.refusal)
+        for warning in outputs.warnings:
+            self.app.display_warning(warning)
+        build_data["artifacts"].extend(artifact.relative_to(root).as_posix() for artifact in outputs.artifacts)

@@ -1,25 +1,74 @@
-"""The slow path: lock, re-read the ledger, refuse or apply each pending migration atomically.
+"""The transaction loop: lock, re-read the ledger, refuse or apply each pending migration atomically.
 
-One loop serves both backends: a local file (`_local.LocalFile`, stdlib `sqlite3`) and a
-database on a libSQL server (`_remote.RemoteDatabase`). What differs between them (WAL,
-backups, batching statements into round trips, reconnecting) sits behind `Backend`.
+One loop serves both backends: a local file (`local.port.LocalFile`, stdlib `sqlite3`) and a
+database on a libSQL server (`remote.backend.RemoteDatabase`). What differs between them (WAL,
+backups, batching statements into round trips, reconnecting) sits behind the port `Backend`:
+three calls per migration (`lock`, `apply`, and `finish` once at the end), each raising only
+`CortexDBError`s: a backend translates its own driver's errors.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 
-from . import _ledger
 from ._catalog import check_steps
-from ._contract import Step, fingerprint
-from ._errors import CortexDBError, ForeignKeyViolationError, MigrationFailedError
+from ._contract import Step, create_ledger_statement, fingerprint
+from ._contract import record as record_statements
+from ._errors import CommitUnconfirmed, CortexDBError, ForeignKeyViolationError, MigrationFailedError
 from ._plan import make_plan
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Any, Protocol
+
     from ._catalog import Catalog, DatabaseSpec, Migration
-    from ._dbapi import Backend, Connection
+    from ._inspect import Snapshot
+
+    #: The ledger row and fingerprint statements, with their parameters (`_ledger.record`).
+    Record = Sequence[tuple[str, Sequence[Any]]]
+
+    class Backend(Protocol):
+        """One database of one kind (`Target.backend`): the up-to-date check, a read-only
+        snapshot (status, verify, dry runs), and the port the transaction loop drives."""
+
+        #: The file path or URL that messages start with.
+        location: str
+        #: True once it took a backup before changing the database (only files have backups).
+        backed_up: bool
+
+        def is_current(self, expected: int) -> bool:
+            """The up-to-date check: the database holds fingerprint `expected`. Any doubt: False."""
+
+        def snapshot(self, ledger: str, schema: bool = False) -> Snapshot:
+            """The database read at one moment, changing nothing: ledger rows and, with `schema`,
+            its live schema (and, for a file, `PRAGMA quick_check`)."""
+
+        def open(self) -> None:
+            """Connect (a new file is switched to WAL at once: it has nothing to protect)."""
+
+        def lock(self, ledger: str, known_to_exist: bool) -> list[tuple[int, str]]:
+            """`BEGIN IMMEDIATE` (the write lock, waited for), then the ledger's rows."""
+
+        def set_foreign_keys(self, on: bool) -> None:
+            """End the open transaction, if any, and set `PRAGMA foreign_keys` (only outside one
+            does it take effect)."""
+
+        def apply(self, migration: Migration, before: Sequence[str], record: Record) -> bool:
+            """Under the lock: `before`, the migration's steps, the foreign key check of a
+            `foreign_keys_off` one, `record` (ledger row, fingerprint), COMMIT. False, nothing
+            done: it ended the transaction to change a setting first (WAL); start over."""
+
+        def finish(self, fingerprint: int | None) -> bool:
+            """Under the lock, nothing pending: write `fingerprint` if the database lacks it
+            (True then) and commit; None: the last migration just committed it. Either way,
+            leave the database ready for use."""
+
+        def reconnect(self) -> None:
+            """After a retryable error: a new connection to start the transaction over with."""
+
+        def close(self) -> None:
+            """Roll back what is open and close; never raises (the error being raised wins)."""
 
 log = logging.getLogger("cortexdb")
 
@@ -44,13 +93,10 @@ def apply_pending(catalog: Catalog, spec: DatabaseSpec, backend: Backend) -> Out
     """Bring the database behind `backend` up to date with `spec`'s migrations."""
     for migration in spec.migrations:
         check_steps(migration, catalog.source)
-    migrator = _Migrator(backend, spec, catalog.ledger)
     try:
-        return migrator.run()
-    except backend.driver_errors as error:
-        raise backend.translate(error) from None
+        return _Migrator(backend, spec, catalog.ledger).run()
     finally:
-        migrator.close()
+        backend.close()
 
 
 class _Migrator:
@@ -69,54 +115,29 @@ class _Migrator:
         self.spec = spec
         self.location = backend.location
         self.ledger = ledger
-        self.conn: Connection | None = None
         self.outcome = Outcome()
         self.foreign_keys_on = True
-        self.had_rows: bool | None = None  # the ledger had rows when this run first locked
         self.ledger_exists = False  # known to exist: this run read rows from it or committed to it
         self.attempts: dict[int, int] = {}  # version -> transactions the server ended
         self.current: Migration | None = None  # the migration whose transaction is open
-        self.committing: Migration | None = None  # its COMMIT was sent: if it fails, ask the ledger
+        self.committing: Migration | None = None  # its COMMIT got no answer: the ledger says what happened
 
     def run(self) -> Outcome:
-        self.conn = self.backend.connect()
-        self.backend.prepare(self.conn)
-        try:
-            while True:
-                try:
-                    if self._transaction(self.conn):
-                        self.backend.finish(self.conn)
-                        return self.outcome
-                except CortexDBError as error:
-                    if not error.retryable:
-                        raise
-                    self._before_retry(error)
-        finally:
-            # Best effort: an error here must not hide the one being raised; closing the
-            # connection rolls back in any case.
-            with contextlib.suppress(CortexDBError, *self.backend.driver_errors):
-                if self.conn.in_transaction:
-                    self.conn.execute("ROLLBACK")
-                if not self.foreign_keys_on:
-                    self._set_foreign_keys(True)
+        self.backend.open()
+        while True:
+            try:
+                if self._transaction():
+                    return self.outcome
+            except CortexDBError as error:
+                if not error.retryable:
+                    raise
+                self._before_retry(error)
 
-    def close(self) -> None:
-        if self.conn is not None:
-            self.conn.close()
-
-    def _transaction(self, conn: Connection) -> bool:
+    def _transaction(self) -> bool:
         """One locked transaction: refuse, apply the next pending migration, or finish (True)."""
-        # Remotely the first read travels with the BEGIN: one request less per transaction.
-        if self.ledger_exists:
-            rows = _ledger.ledger_rows(self.backend.begin(conn, _ledger.ledger_query(self.ledger)))
-        elif self.backend.begin(conn, _ledger.exists_query(self.ledger)):
-            rows = _ledger.ledger_rows(conn.execute(_ledger.ledger_query(self.ledger)).fetchall())
-        else:
-            rows = []
+        rows = self.backend.lock(self.ledger, self.ledger_exists)
         log.debug("%s: locked", self.location)
         self.ledger_exists = bool(rows)
-        if self.had_rows is None:
-            self.had_rows = bool(rows)
         plan = make_plan(self.spec, rows)
         refusal = plan.refusal(self.location)
         if refusal is not None:
@@ -124,56 +145,42 @@ class _Migrator:
         if self.committing is not None:
             self._settle_commit(plan.applied)
         if not plan.pending:
-            self._finish(conn)
+            self._finish()
             return True
         migration = self.current = plan.pending[0]
-        if not self.backend.ready_to_write(conn):
-            return False
         if self.foreign_keys_on == migration.foreign_keys_off:
-            # Only outside a transaction does this pragma take effect.
-            conn.execute("ROLLBACK")
-            self._set_foreign_keys(not migration.foreign_keys_off)
+            self.backend.set_foreign_keys(not migration.foreign_keys_off)
+            self.foreign_keys_on = not migration.foreign_keys_off
             return False
-        if self.backend.before_change(conn, bool(self.had_rows)):
-            self.outcome.backed_up = True
-        self._apply(conn, migration, plan.applied)
+        if not self._apply(migration, plan.applied):
+            return False
         # The lock was held from reading the plan to this commit: if this was the last pending
         # migration, the database is up to date, with the fingerprint of all of them.
-        return len(plan.pending) == 1
+        if len(plan.pending) == 1:
+            self.backend.finish(None)
+            return True
+        return False
 
-    def _apply(self, conn: Connection, migration: Migration, applied: list[Migration]) -> None:
+    def _apply(self, migration: Migration, applied: list[Migration]) -> bool:
         log.debug("%s: applying %s", self.location, migration.label)
-        before = [] if self.ledger_exists else [_ledger.create_ledger_statement(self.ledger)]
-        self.backend.run_steps(conn, migration, before)
-        # The generator refuses BEGIN/COMMIT/ROLLBACK in a migration (MG008); should one slip
-        # through, it is not recorded. (Remotely the steps may still be held back for the
-        # commit's request, which refuses the same: steps after the end of the transaction.)
-        if not conn.in_transaction:
-            raise ended_own_transaction(self.location, migration)
-        if migration.foreign_keys_off:
-            self._check_foreign_keys(conn, migration)
+        before = [] if self.ledger_exists else [create_ledger_statement(self.ledger)]
         done = sorted([*applied, migration], key=lambda m: m.version)
         value = fingerprint(self.ledger, self.spec.name, [m.ledger_key for m in done])
-        record = _ledger.record(self.ledger, migration, value)
-        log.debug("%s: committing %s", self.location, migration.label)
-        self.committing = migration
-        try:
-            self.backend.commit(conn, record)
-        except self.backend.driver_errors as error:  # e.g. the disk filled while committing
-            raise commit_failed(self.location, migration, self.backend.translate(error)) from None
-        self.committing = self.current = None
+        if not self.backend.apply(migration, before, record_statements(self.ledger, migration, value)):
+            return False
+        self.current = None
         self.ledger_exists = True
         self.outcome.applied.append(migration.version)
+        self.outcome.backed_up = self.backend.backed_up
         log.info("%s: applied %s", self.location, migration.label)
+        return True
 
-    def _finish(self, conn: Connection) -> None:
+    def _finish(self) -> None:
         # Everything recorded and matching. A database adopted from the original system
         # (or written before fingerprints) gets its fingerprint now, so the next start is fast.
-        if _ledger.read_user_version(conn) != self.spec.fingerprint:
-            _ledger.write_user_version(conn, self.spec.fingerprint)
+        if self.backend.finish(self.spec.fingerprint):
             self.outcome.adopted = not self.outcome.applied
             log.info("%s: ledger verified, fingerprint written", self.location)
-        self.backend.commit(conn)
 
     def _settle_commit(self, applied: list[Migration]) -> None:
         """A COMMIT got no answer; the ledger, read under the new lock, tells what happened."""
@@ -191,6 +198,8 @@ class _Migrator:
         import time
 
         migration, self.current = self.current, None
+        if isinstance(error, CommitUnconfirmed):
+            self.committing = migration  # the ledger, read under the next lock, says whether it happened
         version = migration.version if migration is not None else 0
         attempts = self.attempts[version] = self.attempts.get(version, 0) + 1
         code = getattr(error, "code", None) or type(error).__name__
@@ -205,26 +214,42 @@ class _Migrator:
             ) from None
         log.info("%s: transaction ended by the server (%s); retrying, attempt %d of %d", self.location, reason,
                  attempts + 1, MAX_ATTEMPTS)
-        assert self.conn is not None
-        self.conn = self.backend.reconnect(self.conn)
+        self.backend.reconnect()
         self.foreign_keys_on = True  # a new connection starts with foreign keys on
         time.sleep(RETRY_DELAY * 2 ** (attempts - 1) * random.uniform(0.5, 1.5))
 
-    def _check_foreign_keys(self, conn: Connection, migration: Migration) -> None:
-        violations = conn.execute("PRAGMA foreign_key_check").fetchall()
-        if violations:
-            table, _, parent, _ = violations[0]
-            raise ForeignKeyViolationError(
-                self.location,
-                f"migration {migration.label} would leave {len(violations)} row(s) violating "
-                f"foreign keys (first: table {table} references {parent}); "
-                "rolled back, nothing recorded",
-            )
 
-    def _set_foreign_keys(self, on: bool) -> None:
-        assert self.conn is not None
-        self.conn.execute(f"PRAGMA foreign_keys = {'ON' if on else 'OFF'}")
-        self.foreign_keys_on = on
+
+_VIOLATION_COUNTS = 'SELECT "table", parent, count(*) FROM pragma_foreign_key_check GROUP BY 1, 2'
+_VIOLATION_SAMPLE = 'SELECT "table", rowid, parent, fkid FROM pragma_foreign_key_check LIMIT 10'
+
+def violations(query: Callable[[str], Sequence[Any]]) -> dict[tuple[str, str], int]:
+    """Rows violating a foreign key now, counted per (table, parent table), read with `query`
+    (a backend's way to run one SELECT in its open transaction): what a `foreign_keys_off`
+    migration is judged by, before and after its steps."""
+    return {(str(table), str(parent)): int(count) for table, parent, count in query(_VIOLATION_COUNTS)}
+
+
+def check_foreign_keys(location: str, migration: Migration, before: dict[tuple[str, str], int],
+                       query: Callable[[str], Sequence[Any]]) -> None:
+    """Refuse only violations the migration introduced. Orphan rows that were there before
+    (written by an application that never enabled foreign keys) are warned about, by table
+    and rowid, and do not block: no such migration could ever run otherwise."""
+    after = violations(query)
+    introduced = {key: count - before.get(key, 0) for key, count in after.items() if count > before.get(key, 0)}
+    if introduced:
+        (table, parent), count = sorted(introduced.items())[0]
+        raise ForeignKeyViolationError(
+            location,
+            f"migration {migration.label} would leave {sum(introduced.values())} new row(s) violating "
+            f"foreign keys (first: table {table} references {parent}, {count} row(s)); "
+            "rolled back, nothing recorded",
+        )
+    if after:
+        sample = query(_VIOLATION_SAMPLE)
+        shown = ", ".join(f"{table} rowid {rowid} (-> {parent})" for table, rowid, parent, _ in sample)
+        log.warning("%s: migration %s: %d row(s) violated foreign keys before it ran and still do "
+                    "(not blocking): %s", location, migration.label, sum(after.values()), shown)
 
 
 def ended_own_transaction(location: str, migration: Migration) -> MigrationFailedError:

@@ -10,13 +10,13 @@ import os
 import sys
 
 from . import _api
+from ._api import State
 from ._errors import CortexDBError
-from ._locations import is_url
+from ._targets import is_url
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from ._status import DatabaseStatus
-    from ._verify import VerifyReport
+    from ._inspect import DatabaseStatus, VerifyReport
 
 PROG = "cortex db"
 COMMANDS = ("migrate", "status", "verify")
@@ -212,15 +212,17 @@ def _migrate(options: Options, frozen: object | None) -> int:
     up_to_date_sessions: dict[str, int] = {}  # many session files: one line for those up to date
     for database in result.databases:
         shown = _shown(database.path, options.data_dir)
-        if database.state == _api.UP_TO_DATE and database.session:
+        if database.state == State.UP_TO_DATE and database.session:
             up_to_date_sessions[database.name] = up_to_date_sessions.get(database.name, 0) + 1
             continue
-        if database.state == _api.MIGRATED:
+        if database.state == State.MIGRATED:
             what = f"applied {_versions(database.versions)}"
-        elif database.state == _api.WOULD_MIGRATE:
+        elif database.state == State.WOULD_MIGRATE:
             what = f"would apply {_versions(database.pending)}"
-        elif database.state == _api.ADOPTED:
+        elif database.state == State.ADOPTED:
             what = "up to date (ledger verified, fingerprint written)"
+        elif database.state == _api.FAILED:
+            continue  # listed at the end
         else:
             what = "up to date"
         print(f"{database.name:<10} {shown:<28} {what}")
@@ -235,6 +237,14 @@ def _migrate(options: Options, frozen: object | None) -> int:
             print(f"backup: {result.backup_dir}")
     else:
         print("up to date")
+    failures = result.failures
+    for failure in failures:
+        print(f"{PROG} migrate: {failure.error}", file=sys.stderr)
+    if failures:
+        migrated = sum(1 for database in result.databases if database.session) - len(failures)
+        print(f"{PROG} migrate: {len(failures)} session database(s) not migrated (listed above); "
+              f"the other {migrated} are up to date", file=sys.stderr)
+        return 1
     return 0
 
 

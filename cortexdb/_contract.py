@@ -8,7 +8,7 @@ all (no typing, no sqlite3: a connection is whatever has `execute`). It holds:
 - the step layout (`Step`, `check_step`): how a migration's statements are stored;
 - `fingerprint`: the number `PRAGMA user_version` holds for "these migrations are applied";
 - `execute_steps`: how steps run (the proof runs them exactly as the runtime does);
-- `same_name` and `has_column`: SQLite's rule for comparing identifiers;
+- `has_column`, `COLUMN_EXISTS`, `TABLE_EXISTS`: names compared by SQLite's own rule;
 - `read_schema`: the one reader of `sqlite_master` (proof, verify, remote, tests).
 """
 
@@ -38,8 +38,6 @@ _STEP_SIZES = {SQL: 3, ADD_COLUMN: 5}
 
 _MERSENNE_61 = (1 << 61) - 1
 _FINGERPRINT_BASE = 1_000_003
-#: ASCII upper case to lower case, nothing else: SQLite folds only ASCII letters in names.
-_ASCII_LOWER = {code: code + 32 for code in range(ord("A"), ord("Z") + 1)}
 
 # Objects SQLite makes for itself (autoindexes, sqlite_sequence, sqlite_stat1) are not part of
 # a schema. SQLite reserves every name that starts with `sqlite_` in any case; `_` is a LIKE
@@ -47,8 +45,13 @@ _ASCII_LOWER = {code: code + 32 for code in range(ord("A"), ord("Z") + 1)}
 # LIKE folds ASCII case, as SQLite's own check does.
 SCHEMA_QUERY = (
     "SELECT type, name, tbl_name, sql FROM sqlite_master "
-    "WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name != ? ORDER BY type, name"
+    "WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name != ? COLLATE NOCASE ORDER BY type, name"
 )
+# Names are compared the way SQLite compares identifiers: NOCASE folds ASCII letters only, as
+# SQLite's own name lookup does (`Users` is `users`; `É` is not `é`). Both backends run these
+# queries, so SQLite decides, never a Python rule.
+COLUMN_EXISTS = "SELECT 1 FROM pragma_table_info(?) WHERE name = ? COLLATE NOCASE"
+TABLE_EXISTS = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE"
 
 
 class Step:
@@ -100,14 +103,14 @@ def fingerprint(ledger: str, database: str, applied: Iterable[tuple[int, str]]) 
     return ((value ^ (value >> 31)) & 0x7FFFFFFF) or 1
 
 
+#: ASCII upper case to lower case, nothing else: SQLite folds only ASCII letters in names.
+_ASCII_LOWER = {code: code + 32 for code in range(ord("A"), ord("Z") + 1)}
+
+
 def name_key(name: str) -> str:
-    """`name` as SQLite compares identifiers: ASCII letters case-folded, every other character as is."""
+    """`name` as SQLite compares identifiers (for code that must compare names without asking
+    SQLite): ASCII letters case-folded, every other character as is."""
     return name.translate(_ASCII_LOWER)
-
-
-def same_name(a: str, b: str) -> bool:
-    """SQLite's rule: `Users` and `users` are one table; `É` and `é` are two."""
-    return name_key(a) == name_key(b)
 
 
 def quote_identifier(name: str) -> str:
@@ -115,9 +118,8 @@ def quote_identifier(name: str) -> str:
 
 
 def has_column(conn: Any, table: str, column: str) -> bool:
-    rows = conn.execute(f"PRAGMA table_info({quote_identifier(table)})").fetchall()
-    key = name_key(column)
-    return any(name_key(str(row[1])) == key for row in rows)
+    """SQLite's own answer to "does `table` have `column`?" (the query every backend runs)."""
+    return conn.execute(COLUMN_EXISTS, (table, column)).fetchone() is not None
 
 
 def execute_steps(conn: Any, steps: Iterable[RawStep]) -> None:
@@ -140,3 +142,40 @@ def read_schema(conn: Any, ledger: str) -> tuple[SchemaRow, ...]:
         (str(kind), str(name), str(table), None if sql is None else str(sql))
         for kind, name, table, sql in conn.execute(SCHEMA_QUERY, (ledger,)).fetchall()
     )
+
+
+# --- the ledger (CortexPrism's `schema_migrations`) and the fingerprint in `user_version` ---
+
+
+def exists_query(ledger: str) -> str:
+    """A row when the ledger table exists, under any case of its name, as SQLite finds tables
+    (the name inline: a query that travels without parameters)."""
+    quoted = "'" + ledger.replace("'", "''") + "'"
+    return TABLE_EXISTS.replace("?", quoted)
+
+
+def create_ledger_statement(ledger: str) -> str:
+    """The table exactly as CortexPrism declares it, so either system can read the other's."""
+    return (
+        f"CREATE TABLE IF NOT EXISTS {quote_identifier(ledger)} ("
+        "version INTEGER PRIMARY KEY, "
+        "description TEXT NOT NULL, "
+        "applied_at TEXT NOT NULL DEFAULT (datetime('now')), "
+        "checksum TEXT NOT NULL)"
+    )
+
+
+def record(ledger: str, migration: Any, fingerprint: int) -> list[tuple[str, tuple[object, ...]]]:
+    """The statements that record `migration` in its transaction: its ledger row, the new fingerprint."""
+    return [
+        (
+            f"INSERT INTO {quote_identifier(ledger)} (version, description, checksum) VALUES (?, ?, ?)",
+            (migration.version, migration.description, migration.checksum),
+        ),
+        # In the migration's transaction: the header page changes with the ledger row or not at all.
+        (user_version_statement(fingerprint), ()),
+    ]
+
+
+def user_version_statement(value: int) -> str:
+    return f"PRAGMA user_version = {int(value)}"

@@ -57,6 +57,10 @@ class ChangedMigrationError(CortexDBError):
     """A ledger row's checksum matches neither the canonical nor the legacy checksum."""
 
 
+class LedgerError(CortexDBError):
+    """A ledger row that is not (integer version recorded once, text checksum): nothing was applied."""
+
+
 class DatabaseNewerError(CortexDBError):
     """The ledger records versions this build does not know: the database is newer than the code."""
 
@@ -71,3 +75,48 @@ class ForeignKeyViolationError(MigrationFailedError):
 
 class BackupError(CortexDBError):
     """The backup taken before applying could not be written; nothing was applied."""
+
+
+# --- a database on a libSQL server (raised by `cortexdb.remote`; defined here so that catching
+# them costs no import of the remote stack) ---------------------------------------------------
+
+
+class RemoteError(CortexDBError):
+    """A database on a libSQL server: base of its errors. `code` is sqld's error code, if it sent one."""
+
+    def __init__(self, message: str, *, url: str = "", code: str | None = None, detail: str = "") -> None:
+        super().__init__(url or None, message)
+        self.url = url
+        self.code = code
+        self.detail = detail  # the server's text, verbatim
+
+
+class ConnectError(RemoteError):
+    """The server cannot be reached, does not answer in time, or refuses the request or token."""
+
+
+class TransactionAborted(RemoteError):
+    """The server ended the transaction (sqld's 5 s TRANSACTION_TIMEOUT, an expired stream): retried."""
+
+    retryable = True
+
+
+class CommitUnconfirmed(RemoteError):
+    """A COMMIT got no answer: it may or may not have happened; the ledger, read again, says which."""
+
+    retryable = True
+
+
+class SQLError(RemoteError):
+    """SQLite or sqld rejected a statement (syntax, constraint, missing table, bad arguments)."""
+
+    #: In a request of several statements: the index of the one that failed, if known.
+    step: int | None = None
+
+    @property
+    def is_constraint(self) -> bool:
+        if self.code in ("SQLITE_CONSTRAINT", "FOREIGN_KEY_CHECK"):
+            return True
+        # Through a replica, the primary's error arrives as PROXY_ERROR with SQLite's text only.
+        return self.code == "PROXY_ERROR" and "constraint failed" in self.message
+

@@ -2,32 +2,55 @@
 
 from __future__ import annotations
 
-from ._contract import quote_identifier
+# The ledger's statements live in the contract: the generator's proof writes the ledger as this does.
+from ._contract import exists_query, quote_identifier
+from ._errors import LedgerError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
-    from typing import Any
+    from collections.abc import Callable, Iterable, Sequence
+    from typing import Any, Protocol
 
-    from ._catalog import Migration
-    from ._dbapi import Connection
+
+    Rows = list[Any]
+
+    class Cursor(Protocol):
+        def fetchone(self) -> Any: ...
+
+        def fetchall(self) -> list[Any]: ...
+
+    class Connection(Protocol):
+        """What the ledger is read through: `sqlite3.Connection`, or `remote.session.RemoteConnection`."""
+
+        def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Cursor: ...
 
 
 def ledger_exists(conn: Connection, ledger: str) -> bool:
     return conn.execute(exists_query(ledger)).fetchone() is not None
 
 
-def exists_query(ledger: str) -> str:
-    """A row when the ledger table exists (the name inline: a query that travels without parameters)."""
-    quoted = "'" + ledger.replace("'", "''") + "'"
-    return f"SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = {quoted}"
-
-
-def read_ledger(conn: Connection, ledger: str) -> list[tuple[int, str]]:
+def read_ledger(conn: Connection, ledger: str, location: str | None = None) -> list[tuple[int, str]]:
     """(version, checksum) rows in version order; empty when there is no ledger yet."""
     if not ledger_exists(conn, ledger):
         return []
-    return ledger_rows(conn.execute(ledger_query(ledger)).fetchall())
+    return ledger_rows(conn.execute(ledger_query(ledger)).fetchall(), location)
+
+
+def read_under_lock(
+    begin: Callable[[str], Rows], execute: Callable[[str], Rows], ledger: str, known_to_exist: bool,
+    location: str | None = None,
+) -> list[tuple[int, str]]:
+    """The ledger's rows, read in the write transaction that `begin(read)` opens.
+
+    `begin` runs the query `read` right after `BEGIN IMMEDIATE` (a server gets both in one
+    request). Once the ledger is known to exist that query reads it; before, it asks whether
+    the table exists, and `execute` reads it if so.
+    """
+    if known_to_exist:
+        return ledger_rows(begin(ledger_query(ledger)), location)
+    if begin(exists_query(ledger)):
+        return ledger_rows(execute(ledger_query(ledger)), location)
+    return []
 
 
 def ledger_query(ledger: str) -> str:
@@ -35,40 +58,37 @@ def ledger_query(ledger: str) -> str:
     return f"SELECT version, checksum FROM {quote_identifier(ledger)} ORDER BY version"
 
 
-def ledger_rows(rows: Iterable[Sequence[Any]]) -> list[tuple[int, str]]:
-    return [(int(version), str(checksum)) for version, checksum in rows]
-
-
-def create_ledger_statement(ledger: str) -> str:
-    """The table exactly as CortexPrism declares it, so either system can read the other's."""
-    return (
-        f"CREATE TABLE IF NOT EXISTS {quote_identifier(ledger)} ("
-        "version INTEGER PRIMARY KEY, "
-        "description TEXT NOT NULL, "
-        "applied_at TEXT NOT NULL DEFAULT (datetime('now')), "
-        "checksum TEXT NOT NULL)"
-    )
-
-
-def record(ledger: str, migration: Migration, fingerprint: int) -> list[tuple[str, tuple[object, ...]]]:
-    """The statements that record `migration` in its transaction: its ledger row, the new fingerprint."""
-    return [
-        (
-            f"INSERT INTO {quote_identifier(ledger)} (version, description, checksum) VALUES (?, ?, ?)",
-            (migration.version, migration.description, migration.checksum),
-        ),
-        # In the migration's transaction: the header page changes with the ledger row or not at all.
-        (user_version_statement(fingerprint), ()),
-    ]
-
-
 def read_user_version(conn: Connection) -> int:
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
-def user_version_statement(value: int) -> str:
-    return f"PRAGMA user_version = {int(value)}"
+def ledger_rows(rows: Iterable[Sequence[Any]], location: str | None = None) -> list[tuple[int, str]]:
+    """(version, checksum) pairs, checked: each version an integer recorded once, each checksum
+    text. Anything else (a ledger table declared otherwise, edited by hand, damaged) is a
+    `LedgerError` naming the row, never a guess: the plan must not read it as something else."""
+    result: list[tuple[int, str]] = []
+    seen: set[int] = set()
+    for version, checksum in rows:
+        problem = None
+        if not isinstance(version, int) or isinstance(version, bool):
+            problem = f"its version is {_shown(version)}, not an integer"
+        elif not isinstance(checksum, str):
+            problem = f"its checksum is {_shown(checksum)}, not text"
+        elif version in seen:
+            problem = "its version is recorded twice"
+        if problem is not None:
+            raise LedgerError(
+                location,
+                f"the ledger row (version {_shown(version)}, checksum {_shown(checksum)}) is malformed: "
+                f"{problem}; repair the ledger table by hand or restore the database from a backup",
+            )
+        seen.add(version)
+        result.append((version, checksum))
+    return result
 
 
-def write_user_version(conn: Connection, value: int) -> None:
-    conn.execute(user_version_statement(value))
+def _shown(value: object) -> str:
+    if value is None:
+        return "NULL"
+    text = repr(value) if not isinstance(value, bytes) else f"a {len(value)}-byte blob"
+    return text if len(text) <= 40 else text[:37] + "..."

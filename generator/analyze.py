@@ -16,8 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar
 
-from generator.diagnostics import Diagnostic
-from generator.sqlsplit import WHITESPACE, LineIndex, Statement, split
+from .diagnostics import Diagnostic
+from .sqlsplit import WHITESPACE, LineIndex, Statement, split
 
 if TYPE_CHECKING:
     from sqlglot.tokenizer_core import Token
@@ -37,6 +37,7 @@ class StatementInfo:
     verb: str  # upper-case leading keyword; after WITH, the main verb ('' if none)
     object_type: str | None = None  # CREATE/DROP: TABLE, INDEX, VIEW, TRIGGER, VIRTUAL TABLE
     name: str | None = None  # object (or INSERT/ALTER table) name, unquoted, without schema
+    schema: str | None = None  # CREATE/DROP/ALTER: the schema the name is qualified with (`main`, `temp`)
     guarded: bool = False  # the guard clause for this kind of statement is present
     add_column: tuple[str, str, str] | None = None  # (table, column, text without IF NOT EXISTS)
     alter_action: str | None = None  # ADD COLUMN, RENAME, RENAME COLUMN, DROP COLUMN
@@ -89,6 +90,12 @@ class _Reader:
         if i + 2 < len(self.tokens) and self.source(i + 1) == ".":
             return self.tokens[i + 2].text, i + 3
         return self.tokens[i].text, i + 1
+
+    def schema(self, i: int) -> str | None:
+        """The schema of a qualified name at `i` (`main` of `main.t`), unquoted; None if unqualified."""
+        if i + 2 < len(self.tokens) and self.source(i + 1) == "." and self.text(i) not in ("(", ")", ";", ","):
+            return self.tokens[i].text
+        return None
 
     def depth_zero(self, start: int) -> Iterator[int]:
         """Indices from `start` on that are outside any parentheses opened from `start`."""
@@ -199,12 +206,14 @@ def _create(r: _Reader) -> StatementInfo:
     keyword = i
     guarded = r.words(i + 1, 3) == ("IF", "NOT", "EXISTS")
     name, after = r.name(i + 4 if guarded else i + 1)
+    schema = r.schema(i + 4 if guarded else i + 1)
     columns = _column_names(r, after) if kind == "TABLE" and not virtual else ()
     return StatementInfo(
         r.statement,
         "CREATE",
         object_type="VIRTUAL TABLE" if virtual else kind,
         name=name,
+        schema=schema,
         guarded=guarded,
         temporary=temporary,
         unique=unique,
@@ -243,6 +252,7 @@ def _drop(r: _Reader) -> StatementInfo:
         "DROP",
         object_type=kind,
         name=name,
+        schema=r.schema(4 if guarded else 2),
         guarded=guarded,
         guard_at=None if guarded else _guard_at(r, 1),
     )
@@ -253,7 +263,7 @@ def _alter(r: _Reader) -> StatementInfo:
         return StatementInfo(r.statement, "ALTER")
     table, i = r.name(2)
     action = r.word(i)
-    base = StatementInfo(r.statement, "ALTER", object_type="TABLE", name=table)
+    base = StatementInfo(r.statement, "ALTER", object_type="TABLE", name=table, schema=r.schema(2))
     if action == "RENAME":
         if r.word(i + 1) == "TO":
             new, _ = r.name(i + 2)

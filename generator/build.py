@@ -1,37 +1,30 @@
-"""The build pipeline: manifest + SQL files -> diagnostics, the frozen module and its index, in memory.
+"""The build pipeline, pure: a project's bytes -> diagnostics, the frozen module, its index and
+the lock, in memory. It touches no disk: project.py read the inputs, outputs.py writes.
 
-`generate` touches no disk but to read its inputs; `write_outputs` writes, `stale_outputs`
-compares with disk. One function, thin commands (as sqlc does it).
+Per database (independent of one another, so workers.py may build them side by side):
+compile its files in version order (compile.py), then prove them (prove.py). Then the lock
+is reconciled and the modules rendered.
 """
 
 from __future__ import annotations
 
-import difflib
 import hashlib
-import os
-import tempfile
+from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .checksum import canonical_checksum, legacy_checksum, raw_checksum
-from .diagnostics import Diagnostic, GeneratorError, Severity, errors
-from .manifest import Manifest, Migration, display_path, load_manifest
+from . import cache
+from .checksum import raw_checksum
+from .compile import CompiledFile, compile_file
+from .diagnostics import Diagnostic, Severity, display_path, errors
+from .lint import LintContext
+from .manifest import Manifest, Migration
+from .project import Project
 
-
-@dataclass(frozen=True)
-class CompiledFile:
-    migration: Migration
-    shown: str  # the path as diagnostics show it
-    raw: bytes
-    text: str
-    statements: int
-    steps: tuple[tuple[object, ...], ...]
-    flags: tuple[str, ...]
-    checksum: str
-    legacy_checksum: str
-    raw_checksum: str
-    allowed: str | None  # the reasons of its allowed findings, if any
+if TYPE_CHECKING:
+    from cortexdb._contract import SchemaRow
 
 
 @dataclass
@@ -42,6 +35,7 @@ class BuildResult:
     compiled: list[CompiledFile] = field(default_factory=list)
     proven: int = 0
     cached_summary: str | None = None  # set when the result came from the build cache
+    cache_entry: str | None = None  # what the build cache should remember of this result, if anything
 
     @property
     def failed(self) -> bool:
@@ -60,79 +54,70 @@ class BuildResult:
         )
 
 
-def source_hash(manifest: Manifest, compiled: list[CompiledFile]) -> str:
-    digest = hashlib.sha256(manifest.path.read_bytes())
-    for item in sorted(compiled, key=lambda c: c.migration.file):
-        digest.update(b"\0" + item.migration.file.encode() + b"\0" + item.raw)
-    return "sha256:" + digest.hexdigest()
+@dataclass(frozen=True)
+class DatabaseJob:
+    """One database's share of a build: its migrations in version order and their bytes."""
+
+    name: str
+    ledger: str
+    manifest_shown: str
+    migrations: tuple[Migration, ...]
+    sources: tuple[bytes, ...]  # each migration's bytes
 
 
-def compile_file(manifest: Manifest, migration: Migration, context: Any,
-                 diagnostics: list[Diagnostic]) -> CompiledFile | None:
-    from .analyze import analyze
-    from .compile import compile_statements
-    from .lint import lint_report
+@dataclass(frozen=True)
+class DatabaseShare:
+    """What building one database gave: its compiled files (in version order), its findings
+    (lint, then proof), its final schema (None when it was not proven) and how many of its
+    migrations passed the proof."""
 
-    shown = display_path(migration.path)
-    raw = migration.path.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        diagnostics.append(Diagnostic(shown, line, 1, "MG100", f"not UTF-8 (byte {exc.start}): save the file as UTF-8"))
-        return None
-    infos = analyze(shown, text)
-    report = lint_report(shown, text, allow=migration.allow, context=context,
-                         allow_origin=(display_path(manifest.path), migration.line), infos=infos)
-    diagnostics.extend(report.diagnostics)
-    compiled = compile_statements(infos)
-    # Findings allowed with a reason mean the migration may rely on running exactly once.
-    reasons = sorted({f"{a.diagnostic.code}: {a.reason}" for a in report.allowed})
-    return CompiledFile(
-        migration=migration, shown=shown, raw=raw, text=text, statements=len(infos),
-        steps=compiled.steps, flags=compiled.flags, checksum=canonical_checksum(text),
-        legacy_checksum=legacy_checksum(text), raw_checksum=raw_checksum(raw),
-        allowed="; ".join(reasons) or None,
-    )
+    name: str
+    compiled: list[CompiledFile]
+    diagnostics: list[Diagnostic]
+    schema: tuple[SchemaRow, ...] | None
+    proven: int
 
 
-def generate(manifest_path: Path, *, use_cache: bool = True, jobs: int | None = None) -> BuildResult:
-    """Validate, lint, prove and render; raise GeneratorError (exit 2) on a bad manifest.
+def build(project: Project, *, use_cache: bool = True, jobs: int | None = None) -> BuildResult:
+    """`generate`, or the stored result of the last successful build of the same bytes.
 
-    With `use_cache`, inputs identical to the last successful build return its result
-    without parsing anything (see cache.py). `jobs` is how many worker processes build the
-    databases side by side (None: chosen by the project's size and the cores; see workers.py);
-    the result is the same for any number.
+    A result worth remembering carries its `cache_entry`, which outputs.write_outputs stores.
     """
-    from . import cache
-
-    manifest = load_manifest(manifest_path)
-    key = cache.cache_key(manifest) if use_cache else ""
-    hit = cache.load(manifest, key) if use_cache else None
+    if not use_cache:
+        return generate(project, jobs)
+    hit = cache.decode(project.cache_entry, project.cache_key())
     if hit is not None:
-        return BuildResult(manifest=manifest, files=hit["files"], diagnostics=hit["diagnostics"],
-                           cached_summary=hit["summary"])
-    result = _generate(manifest, jobs)
-    if use_cache and not result.failed and not any(d.code == "MG303" for d in result.diagnostics):
+        return BuildResult(manifest=project.manifest, files=hit.files, diagnostics=hit.diagnostics,
+                           cached_summary=hit.summary)
+    result = generate(project, jobs)
+    if not result.failed and not any(d.code == "MG303" for d in result.diagnostics):
         # The next build reads the lock this build writes: key the entry by that state. A
         # build that updated a locked entry warned about it; the next one will not, so it
         # is not replayed from the cache.
-        key = cache.cache_key(manifest, lock_text=result.files.get(manifest.lock))
-        cache.store(manifest, key, result.files, result.diagnostics, result.summary())
+        key = project.cache_key(lock_text=result.files.get(project.manifest.lock))
+        result.cache_entry = cache.encode(key, result.files, result.diagnostics, result.summary())
     return result
 
 
-def _generate(manifest: Manifest, jobs: int | None = None) -> BuildResult:
-    from .render import render_frozen, render_index
-    from .workers import build_databases
+def generate(project: Project, jobs: int | None = None) -> BuildResult:
+    """Lint, prove and render: the diagnostics and, unless one is an error, the generated files.
 
+    `jobs` is how many worker processes build the databases side by side (None: chosen by the
+    project's size and the cores; see workers.py); the result is the same for any number.
+    """
+    from .render import render_frozen, render_index
+    from .workers import parallel_map
+
+    manifest = project.manifest
     result = BuildResult(manifest=manifest)
-    shares = build_databases(manifest, jobs)
+    jobs_by_database = _database_jobs(project)
+    sizes = [sum(map(len, job.sources)) for job in jobs_by_database]
+    shares = parallel_map(build_database, jobs_by_database, sizes, jobs, warm_up=_warm_up)
     # Merged in manifest order, so nothing depends on where or in which order a share was built.
     compiled = {c.migration.file: c for share in shares for c in share.compiled}
     result.compiled = [compiled[m.file] for m in manifest.migrations if m.file in compiled]
     result.diagnostics = [d for share in shares for d in share.diagnostics]
-    _reconcile_lock(manifest, result)
+    _reconcile_lock(project, result)
     schemas = {share.name: share.schema for share in shares if share.schema is not None}
     result.proven = sum(share.proven for share in shares)
     result.diagnostics.sort()
@@ -149,11 +134,12 @@ def _generate(manifest: Manifest, jobs: int | None = None) -> BuildResult:
     migrations = [
         {"version": m.version, "file": m.file, "database": m.database, "description": m.description,
          "checksum": by_file[m.file].checksum, "legacy_checksum": by_file[m.file].legacy_checksum,
+         "c1_checksum": by_file[m.file].c1_checksum,
          "flags": by_file[m.file].flags, "steps": by_file[m.file].steps}
         for m in manifest.migrations
     ]
     header = {"manifest": manifest.path.name, "migrations_dir": _relative(manifest.migrations_dir, manifest.root),
-              "source_hash": source_hash(manifest, result.compiled), "ledger": manifest.ledger}
+              "source_hash": source_hash(project, result.compiled), "ledger": manifest.ledger}
     result.files[manifest.output] = render_frozen(**header, databases=databases, migrations=migrations)
     result.files[manifest.index_output] = render_index(**header, migrations=len(migrations), databases=[
         {"name": db.name, "file": db.file, "session": db.per_session,
@@ -161,6 +147,79 @@ def _generate(manifest: Manifest, jobs: int | None = None) -> BuildResult:
         for db in sorted(manifest.databases.values(), key=lambda d: d.name)  # the frozen module's order
     ])
     return result
+
+
+def _database_jobs(project: Project) -> list[DatabaseJob]:
+    """Every database's job, sorted by name."""
+    manifest = project.manifest
+    groups: dict[str, list[Migration]] = {name: [] for name in manifest.databases}
+    for migration in manifest.migrations:
+        groups[migration.database].append(migration)
+    shown = display_path(manifest.path)
+    return [DatabaseJob(name, manifest.ledger, shown, tuple(groups[name]),
+                        tuple(project.source(m) for m in groups[name]))
+            for name in sorted(groups)]
+
+
+def build_database(job: DatabaseJob) -> DatabaseShare:
+    """Compile one database's migrations in order, then prove them."""
+    from .proofinput import ProofInput
+    from .prove import prove_database
+
+    context = LintContext(created_tables=set(), created_columns=set())
+    diagnostics: list[Diagnostic] = []
+    compiled: list[CompiledFile] = []
+    for migration, source in zip(job.migrations, job.sources, strict=True):
+        item, found = compile_file(migration, display_path(migration.path), source, context,
+                                   (job.manifest_shown, migration.line))
+        diagnostics.extend(found)
+        if item is not None:
+            compiled.append(item)
+    # A database whose SQL does not even parse is not proven; what else SQLite rejects in it is
+    # reported all at once, as `lint` reports it.
+    broken = [d for d in diagnostics if d.code == "MG100"]
+    if broken:
+        return DatabaseShare(job.name, compiled, diagnostics + _every_rejected_statement(compiled, broken),
+                             None, 0)
+    plan = [ProofInput(version=c.migration.version, path=c.shown, steps=c.steps, flags=c.flags,
+                       allowed=c.allowed, description=c.migration.description, checksum=c.checksum,
+                       allow=c.migration.allow, noqa=c.noqa) for c in compiled]
+    schema, found, proven = prove_database(plan, job.ledger, job.name)
+    rejected = [d for d in found if d.code == "MG100"]
+    if rejected:  # the proof stops at a database's first one: the walk finds them all
+        walked = _every_rejected_statement(compiled, [])
+        lines = {(d.path, d.line) for d in walked}
+        found = walked + [d for d in found if d not in rejected or (d.path, d.line) not in lines]
+    return DatabaseShare(job.name, compiled, diagnostics + found, schema, proven)
+
+
+def _every_rejected_statement(compiled: Sequence[CompiledFile], reported: Sequence[Diagnostic]) -> list[Diagnostic]:
+    """What the schema walk (the one `lint` runs) finds in these files beyond `reported`."""
+    from .analyze import analyze
+    from .schemawalk import SchemaWalk
+
+    walk = SchemaWalk()
+    try:
+        return [d for c in compiled for d in walk.check(
+            c.shown, analyze(c.shown, c.text), skip={(r.line, r.col) for r in reported if r.path == c.shown})]
+    finally:
+        walk.close()
+
+
+def _warm_up() -> None:
+    """Import and build what every share needs before the workers fork: sqlglot's tokenizer
+    and parser, the proof."""
+    from . import prove  # noqa: F401
+    from .analyze import analyze
+
+    analyze("", "INSERT INTO t VALUES (1) ON CONFLICT DO NOTHING;")
+
+
+def source_hash(project: Project, compiled: Sequence[CompiledFile]) -> str:
+    digest = hashlib.sha256(project.manifest_bytes)
+    for item in sorted(compiled, key=lambda c: c.migration.file):
+        digest.update(b"\0" + item.migration.file.encode() + b"\0" + item.raw)
+    return "sha256:" + digest.hexdigest()
 
 
 def index_fingerprint(ledger: str, database: str, migrations: list[dict[str, Any]]) -> int:
@@ -173,23 +232,35 @@ def index_fingerprint(ledger: str, database: str, migrations: list[dict[str, Any
     return fingerprint(ledger, database, own)
 
 
-def _reconcile_lock(manifest: Manifest, result: BuildResult) -> None:
+def _reconcile_lock(project: Project, result: BuildResult) -> None:
     from .lock import Current, read_lock, reconcile, render_lock
 
-    path = manifest.root / manifest.lock
-    shown = display_path(path)
-    locked, problems = read_lock(path, shown)
+    manifest = project.manifest
+    shown = display_path(manifest.root / manifest.lock)
+    locked, problems = read_lock(project.lock, shown)
+    if project.lock_problem is not None:
+        problems = [project.lock_problem, *problems]
     compiled = {c.migration.version for c in result.compiled}
+    origin = display_path(manifest.path)
     entries, found = reconcile(locked, [
-        Current(c.migration.version, c.migration.file, c.shown, c.checksum, c.raw_checksum, c.legacy_checksum)
+        Current(c.migration.version, c.migration.file, c.shown, c.checksum, c.raw_checksum, c.legacy_checksum,
+                c.migration.database, c.c1_checksum, raw_checksum(c.raw.replace(b"\r\n", b"\n")),
+                (origin, c.migration.line))
         for c in result.compiled], shown,
         # A listed migration that did not compile (say, not UTF-8) has its own error; it is not missing.
         uncompiled={m.version for m in manifest.migrations} - compiled)
     result.diagnostics.extend(problems + found)
-    result.files[manifest.lock] = render_lock(entries.values())
-    # The frozen module carries the legacy checksum as locked, not as the file now hashes.
+    rendered = render_lock(entries.values())
+    if project.lock is not None:
+        with suppress(UnicodeDecodeError):
+            on_disk = project.lock.decode("utf-8")
+            if on_disk.replace("\r\n", "\n") == rendered:  # a CRLF checkout: left as it is
+                rendered = on_disk
+    result.files[manifest.lock] = rendered
+    # The frozen module carries the legacy and c1 checksums as locked, not as the file now hashes.
     result.compiled = [
-        replace(c, legacy_checksum=entries[c.migration.version].legacy or c.legacy_checksum)
+        replace(c, legacy_checksum=entries[c.migration.version].legacy or c.legacy_checksum,
+                c1_checksum=entries[c.migration.version].c1 or c.c1_checksum)
         if c.migration.version in entries else c
         for c in result.compiled
     ]
@@ -202,81 +273,4 @@ def _relative(path: Path, root: Path) -> str:
         return path.name
 
 
-def write_if_changed(path: Path, content: str) -> bool:
-    """Write atomically (temp file + os.replace), and only when the bytes differ."""
-    data = content.encode("utf-8")
-    try:
-        if path.read_bytes() == data:
-            return False
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        mode = path.stat().st_mode & 0o7777  # an edited file keeps its mode
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask  # a new file gets what open() would give it, not mkstemp's 0600
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return True
-
-
-def write_order(result: BuildResult) -> list[str]:
-    """The generated files in the order they are written: the index first, then the rest sorted.
-
-    A crash between the index and the frozen module leaves a new index beside an old frozen
-    module, which the runtime notices (the source hashes differ) and answers by reading the
-    frozen module; never an old index beside a new frozen module.
-    """
-    index = result.manifest.index_output
-    return sorted(result.files, key=lambda rel: (rel != index, rel))
-
-
-def write_outputs(result: BuildResult) -> list[str]:
-    """Write every generated file that changed (in `write_order`); the relative paths written.
-
-    A file that cannot be written is bad input (its folder is a file, no permission):
-    GeneratorError, exit 2; what was written before it is complete, never half-written.
-    """
-    written = []
-    for rel in write_order(result):
-        content = result.files[rel]
-        path = result.manifest.root / rel
-        try:
-            if write_if_changed(path, content):
-                written.append(rel)
-        except OSError as exc:
-            raise GeneratorError([Diagnostic(display_path(path), 1, 1, "MF010",
-                                             f"cannot write: {exc.strerror or exc}")]) from None
-    return written
-
-
-def stale_outputs(result: BuildResult) -> list[str]:
-    """A unified diff for every generated file whose disk content differs; [] when up to date."""
-    diffs: list[str] = []
-    for rel, content in sorted(result.files.items()):
-        path = result.manifest.root / rel
-        try:
-            current = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            diffs.append(f"{rel}: missing: run `make migrations`\n")
-            continue
-        except (OSError, UnicodeDecodeError) as exc:
-            diffs.append(f"{rel}: unreadable ({exc}): run `make migrations`\n")
-            continue
-        if current != content:
-            diffs.append("".join(difflib.unified_diff(
-                current.splitlines(keepends=True), content.splitlines(keepends=True),
-                fromfile=f"{rel} (on disk)", tofile=f"{rel} (from sources)")))
-    return diffs
-
-
-__all__ = ["BuildResult", "GeneratorError", "generate", "stale_outputs", "write_outputs"]
+__all__ = ["BuildResult", "build", "generate"]

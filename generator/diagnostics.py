@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 
 class Severity(enum.Enum):
@@ -64,3 +65,15 @@ class GeneratorError(Exception):
 def errors(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
     """The diagnostics that fail a build."""
     return [d for d in diagnostics if d.severity is Severity.ERROR]
+
+
+def display_path(path: Path) -> str:
+    """A path as a user typed it: relative to the working directory where possible."""
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError, ValueError):  # a symlink loop or a NUL: show it unresolved
+        resolved = path.absolute()
+    try:
+        return resolved.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)

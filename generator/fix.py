@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from generator.analyze import StatementInfo, analyze
-from generator.lint import lint_report
+from .analyze import StatementInfo, analyze
+from .codes import FIXABLE
+from .lint import lint_report
 
-FIXABLE = frozenset({"MG001", "MG002", "MG003", "MG004", "MG005"})
+__all__ = ["FIXABLE", "fix_text"]
 _FIRST_WORD = re.compile(r"[A-Za-z]+")
 
 

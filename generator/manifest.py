@@ -9,12 +9,14 @@ import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Any
+from pathlib import Path, PurePosixPath
+from typing import Any, Protocol
 
 from cortexdb._contract import SESSION_PLACEHOLDER
 
-from .diagnostics import Diagnostic, GeneratorError
+from .diagnostics import Diagnostic, GeneratorError, display_path
+from .paths import clashes, file_problem
+from .tomltext import Locator, conflict_markers, printable, toml_key, toml_position
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -30,6 +32,19 @@ GENERATOR_KEYS = {"migrations", "output", "ledger", "lock"}
 DATABASE_KEYS = {"file", "purpose"}
 MIGRATION_KEYS = {"file", "database", "description", "allow"}
 TOP_KEYS = {"generator", "databases", "migration"}
+
+
+class Disk(Protocol):
+    """What validating a manifest needs to know of the file system (project.py answers)."""
+
+    def leaves(self, base: Path, relative: str) -> bool:
+        """True when `relative` is absolute or resolves (symlinks too) outside `base`."""
+
+    def is_file(self, path: Path) -> bool:
+        """Whether `path` is a file; OSError when that cannot be told (a name too long)."""
+
+    def listing(self, folder: Path) -> list[Path] | None:
+        """The entries of `folder`, sorted; None when it is not a folder; OSError when unreadable."""
 
 
 @dataclass(frozen=True)
@@ -85,67 +100,13 @@ def index_path(output: str) -> str:
     return pure.with_name(f"{pure.stem}_index.py").as_posix()
 
 
-class _Locator:
-    """Finds the manifest line of a table or key; tomllib gives values, not positions."""
+def parse_manifest(path: Path, raw: bytes, disk: Disk) -> Manifest:
+    """Validate the manifest `raw` (the bytes of `path`); raise GeneratorError listing every problem.
 
-    def __init__(self, text: str) -> None:
-        self.lines = text.split("\n")  # TOML's line breaks only: splitlines() also breaks at U+2028, \f, ...
-        self.migration_headers: list[int] = []
-        self.table_lines: dict[str, int] = {}
-        for number, line in enumerate(self.lines, start=1):
-            stripped = line.strip()
-            if stripped.startswith("[[") and stripped[2:].split("]", 1)[0].strip() == "migration":
-                self.migration_headers.append(number)
-            elif stripped.startswith("[") and not stripped.startswith("[["):
-                self.table_lines.setdefault(stripped[1:].split("]", 1)[0].strip(), number)
-
-    def key(self, start: int, key: str) -> int:
-        """The line of `key = ...` in the table whose header is at `start`, else `start`."""
-        pattern = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=")
-        for number in range(start + 1, len(self.lines) + 1):
-            text = self.lines[number - 1].strip()
-            if text.startswith("["):
-                break
-            if pattern.match(text):
-                return number
-        return start
-
-    def table(self, name: str) -> int:
-        return self.table_lines.get(name, 1)
-
-    def migration(self, index: int) -> int:
-        if index < len(self.migration_headers):
-            return self.migration_headers[index]
-        return 1
-
-
-def _leaves(base: Path, relative: str) -> bool:
-    """True when `relative` is absolute or resolves (symlinks too) outside `base`.
-
-    Judged for every platform: the frozen module is pure Python, so a database path that a
-    Linux build accepts must also stay inside the data dir on Windows (`C:x.db`, `C:/x.db`).
+    What the rules need of the file system (where a symlink leads, which files exist) comes
+    from `disk`: project.py, the one reader of the project, hands it in.
     """
-    pure = PurePosixPath(relative)
-    if pure.is_absolute() or Path(relative).is_absolute() or ".." in pure.parts or "\\" in relative:
-        return True
-    if PureWindowsPath(relative).drive or "\0" in relative:
-        return True
-    try:
-        (base / relative).resolve().relative_to(base.resolve())
-    except ValueError:  # outside `base`
-        return True
-    except (OSError, RuntimeError):  # a symlink loop: it cannot be shown to stay inside
-        return True
-    return False
-
-
-def load_manifest(path: Path) -> Manifest:
-    """Read and validate the manifest at `path`; raise GeneratorError listing every problem."""
     shown = display_path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise GeneratorError([Diagnostic(shown, 1, 1, "MF001", f"cannot read manifest: {exc.strerror}")]) from None
     try:
         text = raw.decode("utf-8-sig")
         data = tomllib.loads(text)
@@ -154,36 +115,22 @@ def load_manifest(path: Path) -> Manifest:
             [Diagnostic(shown, 1, 1, "MF001", f"manifest is not UTF-8 (byte {exc.start})")]
         ) from None
     except tomllib.TOMLDecodeError as exc:
-        conflicts = _conflict_markers(raw)
+        conflicts = conflict_markers(raw)
         if conflicts:  # say what happened, not what the TOML parser makes of it
             raise GeneratorError([
                 Diagnostic(shown, line, 1, "MF001", "unresolved merge conflict: two branches changed the "
                            "manifest; keep both [[migration]] entries, give yours the next free number "
                            "(rename its file), then rebuild")
                 for line in conflicts]) from None
-        line, col = _toml_position(exc)
+        line, col = toml_position(exc)
         message = str(exc).split(" (at ", 1)[0]
         raise GeneratorError([Diagnostic(shown, line, col, "MF001", f"bad TOML: {message}")]) from None
-    return _validate(path, shown, text, data)
+    return _validate(path, shown, text, data, disk)
 
 
-def _conflict_markers(raw: bytes) -> list[int]:
-    """The lines of git's `<<<<<<<` / `>>>>>>>` conflict markers."""
-    return [number for number, line in enumerate(raw.split(b"\n"), start=1)
-            if line.startswith((b"<<<<<<< ", b">>>>>>> ")) or line.rstrip(b"\r") in (b"<<<<<<<", b">>>>>>>")]
-
-
-def _toml_position(exc: Exception) -> tuple[int, int]:
-    lineno = getattr(exc, "lineno", None)
-    colno = getattr(exc, "colno", None)
-    if isinstance(lineno, int) and isinstance(colno, int):
-        return lineno, colno
-    found = re.search(r"line (\d+), column (\d+)", str(exc))
-    return (int(found.group(1)), int(found.group(2))) if found else (1, 1)
-
-
-def _validate(path: Path, shown: str, text: str, data: dict[str, Any]) -> Manifest:
-    where = _Locator(text)
+def _validate(path: Path, shown: str, text: str, data: dict[str, Any], disk: Disk) -> Manifest:
+    where = Locator(text)
+    leaves = disk.leaves
     problems: list[Diagnostic] = []
 
     def report(line: int, code: str, message: str) -> None:
@@ -191,7 +138,7 @@ def _validate(path: Path, shown: str, text: str, data: dict[str, Any]) -> Manife
 
     root = path.parent.resolve()
     for key in sorted(set(data) - TOP_KEYS):
-        report(where.table(key), "MF002", f"unknown key '{_key(key)}' (known: generator, databases, migration)")
+        report(where.table(key), "MF002", f"unknown key '{toml_key(key)}' (known: generator, databases, migration)")
 
     generator = data.get("generator", {})
     if not isinstance(generator, dict):
@@ -200,23 +147,26 @@ def _validate(path: Path, shown: str, text: str, data: dict[str, Any]) -> Manife
     gen_line = where.table("generator")
     for key in sorted(set(generator) - GENERATOR_KEYS):
         report(where.key(gen_line, key), "MF002",
-               f"unknown key 'generator.{_key(key)}' (known: ledger, lock, migrations, output)")
+               f"unknown key 'generator.{toml_key(key)}' (known: ledger, lock, migrations, output)")
     migrations_rel = _string(generator, "migrations", "migrations", gen_line, where, report, "generator")
     output = _string(generator, "output", "cortexdb/_frozen.py", gen_line, where, report, "generator")
     ledger = _string(generator, "ledger", "schema_migrations", gen_line, where, report, "generator")
     lock = _string(generator, "lock", "migrations.lock", gen_line, where, report, "generator")
-    if _leaves(root, lock):
+    if leaves(root, lock):
         report(where.key(gen_line, "lock"), "MF008", f"'generator.lock' = {lock!r} leaves the project folder")
     if not IDENTIFIER.fullmatch(ledger):
         report(where.key(gen_line, "ledger"), "MF003",
                f"'generator.ledger' must be a plain SQL identifier, not {ledger!r}")
-    if _leaves(root, migrations_rel):
+    elif ledger.lower().startswith("sqlite_"):  # SQLite refuses to create such a table
+        report(where.key(gen_line, "ledger"), "MF003",
+               f"'generator.ledger' = {ledger!r}: SQLite reserves the names that start with sqlite_")
+    if leaves(root, migrations_rel):
         report(where.key(gen_line, "migrations"), "MF008",
                f"'generator.migrations' = {migrations_rel!r} leaves the project folder")
-    if _leaves(root, output) or not output.endswith(".py"):
+    if leaves(root, output) or not output.endswith(".py"):
         report(where.key(gen_line, "output"), "MF008",
                f"'generator.output' = {output!r} must be a .py file inside the project folder")
-    elif _leaves(root, index_path(output)):  # e.g. a symlink where the index goes
+    elif leaves(root, index_path(output)):  # e.g. a symlink where the index goes
         report(where.key(gen_line, "output"), "MF008",
                f"'generator.output' = {output!r}: its index {index_path(output)!r} leaves the project folder")
     if PurePosixPath(lock) == PurePosixPath(index_path(output)):
@@ -230,9 +180,10 @@ def _validate(path: Path, shown: str, text: str, data: dict[str, Any]) -> Manife
 
     databases = _databases(data.get("databases", {}), where, report)
     listed: set[str] = set()
-    migrations = _migrations(data.get("migration", []), where, report, databases, migrations_dir, root, listed)
+    migrations = _migrations(data.get("migration", []), where, report, databases, migrations_dir, root, listed,
+                             disk)
     _check_numbers(migrations, where, report)
-    _check_unlisted(listed, migrations_dir, migrations_rel, shown, problems)
+    _check_unlisted(listed, migrations_dir, migrations_rel, shown, problems, disk)
 
     if problems:
         raise GeneratorError(problems)
@@ -248,19 +199,20 @@ def _validate(path: Path, shown: str, text: str, data: dict[str, Any]) -> Manife
     )
 
 
-def _string(table: Mapping[str, Any], key: str, default: str | None, header: int, where: _Locator,
+def _string(table: Mapping[str, Any], key: str, default: str | None, header: int, where: Locator,
             report: Any, prefix: str) -> str:
     value = table.get(key, default)
     if value is None:
         report(header, "MF003", f"'{prefix}' needs '{key}'")
         return ""
     if not isinstance(value, str):
-        report(where.key(header, key), "MF003", f"'{prefix}.{_key(key)}' must be a string, not {type(value).__name__}")
+        report(where.key(header, key), "MF003",
+               f"'{prefix}.{toml_key(key)}' must be a string, not {type(value).__name__}")
         return str(default or "")
     return value
 
 
-def _databases(raw: Any, where: _Locator, report: Any) -> dict[str, Database]:
+def _databases(raw: Any, where: Locator, report: Any) -> dict[str, Database]:
     if not isinstance(raw, dict) or not raw:
         report(where.table("databases"), "MF003", "the manifest needs at least one [databases.NAME] table")
         return {}
@@ -268,37 +220,35 @@ def _databases(raw: Any, where: _Locator, report: Any) -> dict[str, Database]:
     for name, table in raw.items():
         line = where.table(f"databases.{name}")
         if not isinstance(table, dict):
-            report(line, "MF003", f"'databases.{_key(name)}' must be a table")
+            report(line, "MF003", f"'databases.{toml_key(name)}' must be a table")
             continue
         if not IDENTIFIER.fullmatch(name):
             report(line, "MF003", f"database name {name!r} must be a plain identifier")
         for key in sorted(set(table) - DATABASE_KEYS):
             report(where.key(line, key), "MF002",
-                   f"unknown key 'databases.{_key(name)}.{_key(key)}' (known: file, purpose)")
-        file = _string(table, "file", None, line, where, report, f"databases.{_key(name)}")
-        purpose = _string(table, "purpose", "", line, where, report, f"databases.{_key(name)}")
-        if isinstance(table.get("file"), str):  # "" too: the data dir itself is no database file
-            check = file.replace(SESSION_PLACEHOLDER, "x")
-            if not file.isprintable():  # a newline, an escape code, a right-to-left override
-                report(where.key(line, "file"), "MF003",
-                       f"'databases.{_key(name)}.file' = {file!r} holds a control or other unprintable character")
-            elif "{" in check or "}" in check:
-                report(where.key(line, "file"), "MF003",
-                       f"'databases.{_key(name)}.file' = {file!r}: the only placeholder is {SESSION_PLACEHOLDER}")
-            elif _leaves(Path("/nonexistent-data-dir"), check) or not check.endswith(".db"):
-                report(where.key(line, "file"), "MF008",
-                       f"'databases.{_key(name)}.file' = {file!r} must be a .db path inside the data dir")
+                   f"unknown key 'databases.{toml_key(name)}.{toml_key(key)}' (known: file, purpose)")
+        file = _string(table, "file", None, line, where, report, f"databases.{toml_key(name)}")
+        purpose = _string(table, "purpose", "", line, where, report, f"databases.{toml_key(name)}")
+        problem = file_problem(file) if isinstance(table.get("file"), str) else None  # "" too
+        if problem is not None:
+            code, why = problem
+            report(where.key(line, "file"), code, f"'databases.{toml_key(name)}.file' = {file!r} {why}")
         found[name] = Database(name=name, file=file, purpose=purpose, line=line)
     # `x.db`, `./x.db` and `X.db` are one file (the last on case-insensitive file systems).
     files = [PurePosixPath(db.file).as_posix().casefold() for db in found.values()]
     for db in found.values():
         if files.count(PurePosixPath(db.file).as_posix().casefold()) > 1:
-            report(db.line, "MF003", f"'databases.{_key(db.name)}.file' = {db.file!r} is used by another database")
+            report(db.line, "MF003", f"'databases.{toml_key(db.name)}.file' = {db.file!r} is used by another database")
+    valid = {db.name: db.file for db in found.values() if isinstance(raw[db.name].get("file"), str)
+             and file_problem(db.file) is None}
+    for name, why in clashes(valid).items():
+        db = found[name]
+        report(where.key(db.line, "file"), "MF003", f"'databases.{toml_key(name)}.file' = {db.file!r} {why}")
     return found
 
 
-def _migrations(raw: Any, where: _Locator, report: Any, databases: Mapping[str, Database],
-                migrations_dir: Path, root: Path, listed: set[str]) -> list[Migration]:
+def _migrations(raw: Any, where: Locator, report: Any, databases: Mapping[str, Database],
+                migrations_dir: Path, root: Path, listed: set[str], disk: Disk) -> list[Migration]:
     if not isinstance(raw, list):
         report(1, "MF003", "'migration' must be an array of tables: [[migration]]")
         return []
@@ -310,19 +260,19 @@ def _migrations(raw: Any, where: _Locator, report: Any, databases: Mapping[str, 
             continue
         for key in sorted(set(entry) - MIGRATION_KEYS):
             report(where.key(line, key), "MF002",
-                   f"unknown key '{_key(key)}' in [[migration]] (known: allow, database, description, file)")
+                   f"unknown key '{toml_key(key)}' in [[migration]] (known: allow, database, description, file)")
         file = _string(entry, "file", None, line, where, report, "migration")
         database = _string(entry, "database", None, line, where, report, "migration")
         description = _string(entry, "description", "", line, where, report, "migration")
         if isinstance(entry.get("database"), str) and database not in databases:  # "" too
-            known = ", ".join(_key(name) for name in sorted(databases)) or "none"
+            known = ", ".join(toml_key(name) for name in sorted(databases)) or "none"
             report(where.key(line, "database"), "MF004", f"unknown database {database!r} (known: {known})")
         allow = _allow(entry.get("allow", {}), where.key(line, "allow"), report)
         if not isinstance(entry.get("file"), str):  # missing or not a string: reported above
             continue
         listed.add(file)
         file_line = where.key(line, "file")
-        if _leaves(migrations_dir, file) or "/" in file:
+        if disk.leaves(migrations_dir, file) or "/" in file:
             report(file_line, "MF008",
                    f"migration file {file!r} must be a file name inside {_rel(migrations_dir, root)}/")
             continue
@@ -332,7 +282,7 @@ def _migrations(raw: Any, where: _Locator, report: Any, databases: Mapping[str, 
             continue
         path = migrations_dir / file
         try:
-            exists = path.is_file()
+            exists = disk.is_file(path)
         except OSError as exc:  # e.g. a name longer than the file system allows
             report(file_line, "MF006", f"migration file {file!r} cannot be read: {exc.strerror}")
             continue
@@ -362,7 +312,7 @@ def _allow(raw: Any, line: int, report: Any) -> dict[str, str]:
     return allow
 
 
-def _check_numbers(migrations: list[Migration], where: _Locator, report: Any) -> None:
+def _check_numbers(migrations: list[Migration], where: Locator, report: Any) -> None:
     seen: dict[int, Migration] = {}
     for migration in migrations:
         if migration.version in seen:
@@ -372,19 +322,24 @@ def _check_numbers(migrations: list[Migration], where: _Locator, report: Any) ->
                    f"(line {first.line})")
         else:
             seen[migration.version] = migration
-    if not seen:
-        return
-    for number in range(1, max(seen) + 1):
-        if number not in seen:
-            after = max((m for m in seen.values() if m.version < number), key=lambda m: m.version, default=None)
+        if migration.version == 0:
+            report(migration.line, "MF007", f"migration number 000 ({migration.file}): numbers start at 001")
+    numbers = sorted(seen)
+    # A few missing numbers one finding each; a wider gap one finding: a migration numbered
+    # 1000 alone is one mistake, not 999.
+    for low, high in zip([0, *numbers], numbers, strict=False):
+        after = seen.get(low)
+        gap = [f"number {n:03d}" for n in range(low + 1, high)] if high - low <= 4 else [
+            f"numbers {low + 1:03d} to {high - 1:03d}"]
+        for missing in gap:
             report(after.line if after else 1, "MF007",
-                   f"missing migration number {number:03d}: numbers must run 001, 002, ... without gaps")
+                   f"missing migration {missing}: numbers must run 001, 002, ... without gaps")
 
 
 def _check_unlisted(listed: set[str], migrations_dir: Path, migrations_rel: str, shown: str,
-                    problems: list[Diagnostic]) -> None:
+                    problems: list[Diagnostic], disk: Disk) -> None:
     try:
-        found = sorted(migrations_dir.iterdir()) if migrations_dir.is_dir() else None
+        found = disk.listing(migrations_dir)
     except OSError as exc:  # e.g. a name longer than the file system allows, or no permission
         problems.append(Diagnostic(shown, 1, 1, "MF006", f"migrations folder {migrations_rel!r} cannot be read: "
                                    f"{exc.strerror}"))
@@ -394,37 +349,12 @@ def _check_unlisted(listed: set[str], migrations_dir: Path, migrations_rel: str,
         return
     for path in found:
         if path.suffix == ".sql" and path.name not in listed:
-            problems.append(Diagnostic(_printable(display_path(path)), 1, 1, "MF009",
+            problems.append(Diagnostic(printable(display_path(path)), 1, 1, "MF009",
                                        f"not listed in {shown}: add a [[migration]] entry for it or remove the file"))
-
-
-def display_path(path: Path) -> str:
-    """A path as a user typed it: relative to the working directory where possible."""
-    try:
-        resolved = path.resolve()
-    except (OSError, RuntimeError, ValueError):  # a symlink loop or a NUL: show it unresolved
-        resolved = path.absolute()
-    try:
-        return resolved.relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return str(path)
 
 
 def _rel(path: Path, root: Path) -> str:
     try:
-        return _printable(path.relative_to(root).as_posix())
+        return printable(path.relative_to(root).as_posix())
     except ValueError:
-        return _printable(str(path))
-
-
-def _printable(text: str) -> str:
-    """`text` with control and other unprintable characters escaped as `repr` does: one
-    diagnostic stays one line, and a file name cannot send escape codes to a terminal."""
-    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-
-
-def _key(name: str) -> str:
-    """A TOML key as the manifest would spell it: bare, or quoted with escapes."""
-    if re.fullmatch(r"[A-Za-z0-9_-]+", name):
-        return name
-    return '"' + _printable(name.replace("\\", "\\\\").replace('"', '\\"')) + '"'
+        return printable(str(path))

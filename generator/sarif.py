@@ -7,50 +7,18 @@ from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 from urllib.parse import quote
 
+from .codes import CODES
 from .diagnostics import Diagnostic, Severity
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 SOURCE_ROOT = "%SRCROOT%"  # relative paths are relative to where the command ran
 
-# Codes the lint rules do not own: the manifest, the proof, the lock and `check`.
-OTHER_RULES: dict[str, tuple[str, str, Severity]] = {
-    "MF001": ("manifest-unreadable", "The manifest is not valid UTF-8 TOML or cannot be read.", Severity.ERROR),
-    "MF002": ("manifest-unknown-key", "The manifest has a key cortexdb does not know.", Severity.ERROR),
-    "MF003": ("manifest-bad-value", "A manifest value is missing or of the wrong type.", Severity.ERROR),
-    "MF004": ("manifest-unknown-database", "A migration names a database the manifest does not define.",
-              Severity.ERROR),
-    "MF005": ("manifest-bad-file-name", "A migration file is not named NNN_snake_case.sql.", Severity.ERROR),
-    "MF006": ("manifest-missing-file", "A listed file or folder does not exist.", Severity.ERROR),
-    "MF007": ("manifest-numbering", "Migration numbers are duplicated or have gaps.", Severity.ERROR),
-    "MF008": ("manifest-path-escape", "A path leaves the migrations folder, the project or the data dir.",
-              Severity.ERROR),
-    "MF009": ("manifest-unlisted-file", "A SQL file in the migrations folder is not in the manifest.",
-              Severity.ERROR),
-    "MF010": ("output-unwritable", "A generated file cannot be written (its folder is a file, no permission).",
-              Severity.ERROR),
-    "MG200": ("not-idempotent", "The proof: a second run of the migration fails or changes schema or rows.",
-              Severity.ERROR),
-    "MG300": ("lock-unreadable", "migrations.lock cannot be read or has a malformed line.", Severity.ERROR),
-    "MG301": ("lock-number-conflict", "Two branches added a migration with the same number.", Severity.ERROR),
-    "MG302": ("locked-migration-changed", "A locked (shipped) migration changed meaning.", Severity.ERROR),
-    "MG303": ("locked-migration-cosmetic-edit",
-              "A locked migration changed only comments, whitespace, line endings or its file name.",
-              Severity.WARNING),
-    "MG304": ("locked-migration-missing", "A locked migration is no longer in the manifest, or an unlock "
-              "names a migration that is not locked.", Severity.ERROR),
-    "MG305": ("stale-generated-file", "A generated file (the frozen module, migrations.lock) differs from "
-              "what the sources give.", Severity.ERROR),
-}
 LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 
 
 def rule_table() -> dict[str, tuple[str, str, Severity]]:
-    """Every code cortexdb can report: (short name, description, default severity)."""
-    from .lint import RULES
-
-    table = {code: (rule.name, rule.description, rule.severity) for code, rule in RULES.items()}
-    table.update(OTHER_RULES)
-    return dict(sorted(table.items()))
+    """Every code cortexdb can report: (short name, description, default severity), sorted."""
+    return {code: (entry.name, entry.description, entry.severity) for code, entry in sorted(CODES.items())}
 
 
 def artifact_location(path: str) -> dict[str, str]:
@@ -85,8 +53,8 @@ def to_sarif(diagnostics: Sequence[Diagnostic]) -> dict[str, Any]:
             "tool": {"driver": {
                 "name": "cortexdb-generator",
                 "rules": [
-                    {"id": code, "name": name, "shortDescription": {"text": text},
-                     "fullDescription": {"text": text},
+                    {"id": code, "name": name, "shortDescription": _description(text),
+                     "fullDescription": _description(text),
                      "defaultConfiguration": {"level": LEVELS[severity]}}
                     for code, (name, text, severity) in rules.items()
                 ],
@@ -95,3 +63,8 @@ def to_sarif(diagnostics: Sequence[Diagnostic]) -> dict[str, Any]:
             "results": results,
         }],
     }
+
+
+def _description(markdown: str) -> dict[str, str]:
+    """The registry's Markdown description, and as plain text (SARIF viewers show either)."""
+    return {"text": markdown.replace("`", ""), "markdown": markdown}

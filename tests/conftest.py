@@ -11,6 +11,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "soak: long stress runs; deselected unless CORTEXDB_SOAK=1 (make soak)"
     )
+    # `make mutate`: while mutmut maps functions to tests ("stats"), a child process would try to
+    # record its calls too and fail to find mutmut's config from its own working directory.
+    # mutmut keeps the mode in this process without the variable; children run unmutated code.
+    # (While a mutant is tried, children inherit its name and run it, as they should.)
+    if os.environ.get("MUTANT_UNDER_TEST") == "stats":
+        del os.environ["MUTANT_UNDER_TEST"]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

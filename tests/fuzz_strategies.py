@@ -10,7 +10,7 @@ from typing import Any
 from fuzz_toml import toml_document
 from hypothesis import strategies as st
 
-from generator.lint import RULES
+from generator.codes import LINT_CODES
 
 # ---------------------------------------------------------------------------------------------
 # Strategies: SQL files
@@ -105,7 +105,8 @@ def sql_bytes(draw: st.DrawFn) -> bytes:
     return data
 
 
-lint_codes = st.one_of(st.sampled_from(sorted(RULES)), st.from_regex(r"MG\d{3}", fullmatch=True), st.text(max_size=5))
+lint_codes = st.one_of(st.sampled_from(sorted(LINT_CODES)), st.from_regex(r"MG\d{3}", fullmatch=True),
+                       st.text(max_size=5))
 
 
 # Inputs that crashed the library functions, and so whole commands (one regression test each)

@@ -22,7 +22,7 @@ from typing import Any
 
 from legacy import legacy_checksum
 
-from cortexdb._contract import SCHEMA_QUERY, execute_steps
+from cortexdb._contract import SCHEMA_QUERY, execute_steps, fingerprint
 
 ROOT = Path(__file__).resolve().parents[1]
 LEDGER = "schema_migrations"
@@ -201,6 +201,25 @@ def user_version(path: Path) -> int:
 def expected_ledger(frozen: Any, database: str, count: int | None = None) -> list[tuple[Any, ...]]:
     own = [e for e in frozen.MIGRATIONS if e["database"] == database]
     return [(e["version"], e["description"], e["checksum"]) for e in own[:count]]
+
+
+def expected_fingerprint(frozen: Any, database: str, count: int) -> int:
+    """`PRAGMA user_version` after the first `count` migrations of `database` (0: none yet)."""
+    own = [e for e in frozen.MIGRATIONS if e["database"] == database][:count]
+    return fingerprint(frozen.LEDGER, database, [(e["version"], e["checksum"]) for e in own]) if count else 0
+
+
+def assert_prefix(path: Path, frozen: Any, database: str) -> int:
+    """The file holds exactly a prefix of `database`'s migrations: its ledger rows, schema and
+    fingerprint agree on how many (returned). A missing or empty file holds none."""
+    if not path.exists() or path.stat().st_size == 0:
+        return 0
+    rows = ledger_rows(path, frozen.LEDGER)
+    count = len(rows)
+    assert rows == expected_ledger(frozen, database, count), (path, database, rows)
+    assert live_schema(path, frozen.LEDGER) == prefix_schema(frozen, database, count), (path, database, count)
+    assert user_version(path) == expected_fingerprint(frozen, database, count), (path, database, count)
+    return count
 
 
 def snapshot(directory: Path) -> dict[str, tuple[bytes, int]]:

@@ -83,19 +83,22 @@ def test_the_key_covers_the_runtime_code_the_build_runs(tmp_path: Path, monkeypa
     """The index's fingerprints and the proof's step executor come from cortexdb._contract: a
     change there must rebuild, though no generator file changed."""
     from generator import cache
-    from generator.manifest import load_manifest
+    from generator.project import read_project
 
     project = write_project(tmp_path / "p", {"001_a.sql": "CREATE TABLE IF NOT EXISTS a (x INTEGER);\n"})
-    manifest = load_manifest(project / "manifest.toml")
     copies = []
     for path in cache.RUNTIME_MODULES:
         copy = tmp_path / path.name
         copy.write_bytes(path.read_bytes())
         copies.append(copy)
     monkeypatch.setattr(cache, "RUNTIME_MODULES", tuple(copies))
-    key = cache.cache_key(manifest)
-    assert cache.cache_key(manifest) == key
+
+    def key() -> str:
+        return read_project(project / "manifest.toml").cache_key()
+
+    first = key()
+    assert key() == first
     for copy in copies:
         copy.write_bytes(copy.read_bytes() + b"\n# changed\n")
-        assert cache.cache_key(manifest) != key
-        key = cache.cache_key(manifest)
+        assert key() != first
+        first = key()

@@ -3,11 +3,12 @@ frozen module, its index, migrations.lock) disagree with the sources; exit 0 onc
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from project import generator, write_project
+from project import ROOT, generator, write_project
 
 MIGRATIONS = {
     "001_jobs.sql": "CREATE TABLE IF NOT EXISTS jobs (id INTEGER PRIMARY KEY, name TEXT NOT NULL);\n",
@@ -68,7 +69,7 @@ def keep_an_old_index(project: Path) -> None:
     (edit_sql_without_rebuilding, ["cortexdb/_frozen.py", "cortexdb/_frozen_index.py", "migrations.lock"],
      "-# Source hash: sha256:"),
     (add_migration_without_rebuilding, ["cortexdb/_frozen.py", "cortexdb/_frozen_index.py", "migrations.lock"],
-     "+003 003_job_state.sql c1:"),
+     "+003 003_job_state.sql main c2:"),
     (edit_module_by_hand, ["cortexdb/_frozen.py"], "-        \"description\": 'tweaked',\n"
                                                    "+        \"description\": 'job names',"),
     (delete_module, ["cortexdb/_frozen.py"], ""),
@@ -133,3 +134,30 @@ def test_check_writes_nothing(built: Path) -> None:
     before = {p: p.read_bytes() for p in built.rglob("*") if p.is_file()}
     assert generator(built, "check").returncode == 1
     assert {p: p.read_bytes() for p in built.rglob("*") if p.is_file()} == before
+
+
+def _tree(root: Path) -> dict[str, bytes | None]:
+    """Every file (its bytes) and folder (None) under `root`."""
+    return {p.relative_to(root).as_posix(): (p.read_bytes() if p.is_file() else None) for p in root.rglob("*")}
+
+
+def test_check_writes_nothing_anywhere_in_a_read_only_copy_of_the_project(tmp_path: Path) -> None:
+    """`check` runs in CI on checkouts it must not change: not even the build cache is written
+    (it used to be, on every check that parsed)."""
+    project = tmp_path / "project"
+    shutil.copytree(ROOT / "migrations", project / "migrations")
+    for name in ("manifest.toml", "migrations.lock"):
+        shutil.copy(ROOT / name, project / name)
+    assert generator(project, "build").returncode == 0
+    shutil.rmtree(project / ".cache")  # so check must parse, and would store what it parsed
+    before = _tree(project)
+    for path in [project, *project.rglob("*")]:
+        path.chmod(path.stat().st_mode & ~0o222)
+    try:
+        proc = generator(project, "check")
+        assert (proc.returncode, proc.stdout) == (0, "generated files are up to date\n"), proc.stderr
+        assert _tree(project) == before
+        assert not (project / ".cache").exists()
+    finally:
+        for path in [project, *project.rglob("*")]:
+            path.chmod(path.stat().st_mode | 0o200)

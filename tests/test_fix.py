@@ -82,3 +82,54 @@ def test_fixed_statements_run_twice_on_sqlite() -> None:
 def test_fix_leaves_broken_statements_alone() -> None:
     text = "CREATE TABLE ok (a INT);\nCREATE TABLE broken (a INT)\n"
     assert fix_text("m.sql", text) == "CREATE TABLE IF NOT EXISTS ok (a INT);\n" + text[25:]
+
+
+ALLOWED = (
+    "CREATE TABLE kept (id INTEGER);\n"                       # allowed in the manifest: MG001
+    "DROP TABLE old_thing; -- noqa: MG005 it exists: created by 001\n"
+    "CREATE INDEX kept_id ON kept (id);\n"                    # neither: fixed
+    "-- noqa: MG004 the column is new in this release\n"
+    "ALTER TABLE kept ADD COLUMN note TEXT;\n"
+)
+
+
+def test_lint_fix_leaves_allowed_and_noqa_statements_alone(tmp_path: Path) -> None:
+    from project import generator, write_project
+
+    sql = {"001_first.sql": "CREATE TABLE IF NOT EXISTS old_thing (id INTEGER);\n", "002_second.sql": ALLOWED}
+    project = write_project(tmp_path, sql, allow={"002_second.sql": {"MG001": "a fresh table each release"}})
+    proc = generator(project, "lint", "--fix")
+    assert "fixed migrations/002_second.sql" in proc.stderr
+    fixed = (project / "migrations" / "002_second.sql").read_text()
+    assert fixed == ALLOWED.replace("CREATE INDEX kept_id", "CREATE INDEX IF NOT EXISTS kept_id")
+    # The hook's way (files named): the same.
+    (project / "migrations" / "002_second.sql").write_text(ALLOWED)
+    generator(project, "lint", "--fix", "migrations/002_second.sql")
+    assert (project / "migrations" / "002_second.sql").read_text() == fixed
+
+
+def test_fix_never_touches_a_statement_whose_finding_is_allowed_property() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    statements = ["CREATE TABLE a (x);", "CREATE INDEX i ON a (x);", "DROP TABLE b;", "DROP VIEW v;",
+                  "ALTER TABLE a ADD COLUMN y INT;", "CREATE VIEW v AS SELECT 1;", "CREATE TABLE IF NOT EXISTS c (x);"]
+    codes = sorted(FIXABLE)
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.lists(st.tuples(st.sampled_from(statements), st.sampled_from([None, *codes])), min_size=1, max_size=6),
+           st.dictionaries(st.sampled_from(codes), st.just("reason"), max_size=2))
+    def check(lines: list[tuple[str, str | None]], allow: dict[str, str]) -> None:
+        text = "".join(f"{s} -- noqa: {code} reason\n" if code else f"{s}\n" for s, code in lines)
+        fixed = fix_text("m.sql", text, allow=allow)
+        # Every fixable finding, suppressed or not: what the fix has to decide about.
+        report_codes = {(d.line, d.code) for d in lint_file("m.sql", text, keep_suppressed=True) if d.code in FIXABLE}
+        for number, (before, after) in enumerate(zip(text.splitlines(), fixed.splitlines(), strict=True), start=1):
+            own = {code for line, code in report_codes if line == number}
+            noqa = lines[number - 1][1]
+            if own and own <= ({noqa} | set(allow)):
+                assert after == before  # every fixable finding of it is allowed: untouched
+            elif own:
+                assert after != before  # a finding nobody allowed: fixed
+
+    check()

@@ -7,12 +7,13 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 from project import ROOT, assert_pure_data, env, generator, load_frozen, write_project
 
+from generator import build as pipeline
 from generator import workers
+from generator.project import read_project
 
 HOSTILE_SQL = (
     "-- triple quotes, backslashes, template syntax, code, non-ASCII\n"
@@ -137,7 +138,7 @@ print(json.dumps({
     "versions": [m["version"] for m in f.MIGRATIONS],
     "databases": sorted(f.DATABASES),
     "by_db": sorted({m["database"] for m in f.MIGRATIONS}),
-    "complete": all(m["steps"] and m["checksum"].startswith("c1:") and m["legacy_checksum"]
+    "complete": all(m["steps"] and m["checksum"].startswith("c2:") and m["legacy_checksum"]
                     and m["description"] for m in f.MIGRATIONS),
     "schemas": {n: len(d["schema"]) for n, d in f.DATABASES.items()},
     "loaded": sorted(m for m in sys.modules if m.split('.')[0] in {'sqlglot', 'jinja2', 'generator'}),
@@ -186,7 +187,9 @@ def _three_databases(root: Path) -> Path:
         "002_b.sql": ("b", "CREATE TABLE IF NOT EXISTS u (id INTEGER PRIMARY KEY);\n"
                            "-- noqa: MG006 seeded once\nINSERT INTO u (id) VALUES (NULL);\n"),
         "003_c.sql": ("c", "CREATE TABLE IF NOT EXISTS broken (id INTEGER PRIMARY KEY;\n"),
-        "004_a.sql": ("a", "CREATE INDEX IF NOT EXISTS t_v ON t (v);\nUPDATE t SET v = v || 'x';\n"),
+        # upper() is idempotent: the second run rewrites the row with what it holds (the proof
+        # compares rows, so `v || 'x'` would be a finding now).
+        "004_a.sql": ("a", "CREATE INDEX IF NOT EXISTS t_v ON t (v);\nUPDATE t SET v = upper(v);\n"),
         "005_b.sql": ("b", "INSERT OR IGNORE INTO u (id) VALUES (1);\nALTER TABLE u RENAME TO u2;\n"),
         "006_c.sql": ("c", "CREATE TABLE IF NOT EXISTS fine (id INTEGER PRIMARY KEY);\n"),
     }
@@ -202,9 +205,7 @@ def _three_databases(root: Path) -> Path:
 
 
 def _outcome(project: Path, jobs: int) -> tuple[object, ...]:
-    from generator.build import generate
-
-    result = generate(project / "manifest.toml", use_cache=False, jobs=jobs)
+    result = pipeline.generate(read_project(project / "manifest.toml", with_cache=False), jobs=jobs)
     return result.files, result.diagnostics, result.summary(), result.proven
 
 
@@ -230,20 +231,20 @@ def test_worker_processes_build_exactly_what_one_process_builds(tmp_path: Path) 
 
 
 _PARENT = os.getpid()
-_BUILD_DATABASE = workers.build_database
+_BUILD_DATABASE = pipeline.build_database
 
 
-def _dies_in_a_worker(manifest: Any, name: str, migrations: Any) -> workers.DatabaseShare:
+def _dies_in_a_worker(job: pipeline.DatabaseJob) -> pipeline.DatabaseShare:
     """build_database, but database b's worker dies as one killed by the OOM killer would."""
-    if os.getpid() != _PARENT and name == "b":
+    if os.getpid() != _PARENT and job.name == "b":
         os._exit(9)
-    return _BUILD_DATABASE(manifest, name, migrations)
+    return _BUILD_DATABASE(job)
 
 
 def test_a_worker_that_dies_is_replaced_by_this_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     project = _three_databases(tmp_path)
     alone = _outcome(project, jobs=1)
-    monkeypatch.setattr(workers, "build_database", _dies_in_a_worker)  # forked workers inherit it
+    monkeypatch.setattr(pipeline, "build_database", _dies_in_a_worker)  # forked workers inherit it
     assert _outcome(project, jobs=2) == alone
 
 

@@ -30,7 +30,7 @@ from fuzz_support import (
 from hypothesis import strategies as st
 
 from generator.diagnostics import GeneratorError
-from generator.manifest import load_manifest
+from generator.project import load_manifest
 
 # ---------------------------------------------------------------------------------------------
 # Whole projects, every command

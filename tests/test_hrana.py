@@ -24,7 +24,11 @@ from typing import Any
 import pytest
 import sqld
 
-from cortexdb import _hrana, _libsql
+import cortexdb
+from cortexdb._catalog import load_catalog
+from cortexdb._targets import database_urls
+from cortexdb.remote import hrana as _hrana
+from cortexdb.remote import session as _libsql
 from generator.sqlsplit import split
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +42,7 @@ def cluster(tmp_path: Path) -> Iterator[sqld.SqldCluster]:
 
 def test_importing_the_remote_backend_loads_only_the_stdlib() -> None:
     code = (
-        "import sys; before = set(sys.modules); import cortexdb._libsql, cortexdb._hrana; "
+        "import sys; before = set(sys.modules); import cortexdb.remote.session, cortexdb.remote.hrana; "
         "loaded = {name.partition('.')[0] for name in set(sys.modules) - before}; "
         "print(sorted(loaded - set(sys.stdlib_module_names) - {'cortexdb'}))"
     )
@@ -69,7 +73,8 @@ def test_sql_reaches_the_server_verbatim(cluster: sqld.SqldCluster) -> None:
 
     primary = cluster.primary.url
     with _libsql.connect(primary) as conn:
-        conn.run_batch(vault[:2])  # its own transaction
+        conn.execute("BEGIN IMMEDIATE")
+        conn.commit(vault[:2])  # one transaction, one request
         for text in vault[2:]:  # autocommit, one statement per request
             conn.execute(text)
     with _libsql.connect(cluster.replicas[0].url) as conn:  # a transaction through a replica
@@ -133,7 +138,7 @@ def test_values_round_trip_typed(cluster: sqld.SqldCluster, via: str) -> None:
 
         unbindables: list[Any] = [2**63, float("nan"), float("inf"), object()]
         for unbindable in unbindables:
-            with pytest.raises(_libsql.SQLError) as refused:
+            with pytest.raises(cortexdb.SQLError) as refused:
                 conn.execute("SELECT ?", (unbindable,))
             assert refused.value.code == "ARGS_INVALID"
         assert not conn.in_transaction
@@ -144,13 +149,11 @@ def test_values_round_trip_typed(cluster: sqld.SqldCluster, via: str) -> None:
 
 def test_connection_refused_names_the_url() -> None:
     url = f"http://127.0.0.1:{sqld.free_port()}"
-    with _libsql.connect(url) as conn, pytest.raises(_libsql.ConnectError) as refused:
+    with _libsql.connect(url) as conn, pytest.raises(cortexdb.ConnectError) as refused:
         conn.execute("SELECT 1")
     assert str(refused.value).startswith(url) and "cannot reach" in str(refused.value)
-    with pytest.raises(_libsql.ConnectError, match="no answer to SELECT 1"):
-        _libsql.connect(url, probe_timeout=1)
-    with pytest.raises(_libsql.ConnectError, match="not a libSQL server URL"):
-        _libsql.connect("data/cortex.db")
+    with pytest.raises(cortexdb.InvalidInputError, match="not a libSQL server URL"):
+        database_urls(load_catalog(), {"cortex": "data/cortex.db"})  # checked before any connection
 
 
 @pytest.fixture
@@ -165,14 +168,12 @@ def silent_server() -> Iterator[str]:
 def test_a_server_that_never_answers_is_a_connect_error_after_the_timeout(silent_server: str) -> None:
     conn = _libsql.connect(silent_server, timeout=0.5)
     started = time.monotonic()
-    with pytest.raises(_libsql.ConnectError, match=r"no answer within 0\.5 s"):
+    with pytest.raises(cortexdb.ConnectError, match=r"no answer within 0\.5 s"):
         conn.execute("SELECT 1")
-    with pytest.raises(_libsql.ConnectError, match="no answer"):
+    with pytest.raises(cortexdb.ConnectError, match="no answer"):
         conn.execute("BEGIN IMMEDIATE")
     assert not conn.in_transaction
     conn.close()
-    with pytest.raises(_libsql.ConnectError, match="no answer to SELECT 1"):
-        _libsql.connect(silent_server, probe_timeout=0.5)
     assert time.monotonic() - started < 5
 
 
@@ -206,14 +207,16 @@ def test_nothing_meant_for_a_transaction_runs_in_autocommit(cluster: sqld.SqldCl
     sqld.query(url, "CREATE TABLE t(x)")
     with _libsql.connect(url) as conn:
         conn.execute("BEGIN IMMEDIATE")
-        with pytest.raises(_libsql.SQLError) as ended:
+        with pytest.raises(cortexdb.SQLError) as ended:
             conn.run_batch(["INSERT INTO t VALUES (1)", "COMMIT", "INSERT INTO t VALUES (2)"])
         assert ended.value.code == "NO_TRANSACTION" and "step 3" in ended.value.message
         assert not conn.in_transaction
+        with pytest.raises(cortexdb.SQLError, match="BEGIN first"):
+            conn.run_batch(["INSERT INTO t VALUES (3)"])  # a batch joins a transaction, never opens one
         conn.close()
-        with pytest.raises(_libsql.ConnectError, match="closed"):
+        with pytest.raises(cortexdb.ConnectError, match="closed"):
             conn.execute("SELECT 1")
-    assert sqld.query(url, "SELECT x FROM t") == [(1,)]  # 2 would have been autocommitted
+    assert sqld.query(url, "SELECT x FROM t") == [(1,)]  # 2 would have been autocommitted, and 3 by a batch
 
 
 def test_a_stream_the_server_no_longer_knows_aborts_the_transaction(cluster: sqld.SqldCluster) -> None:
@@ -227,10 +230,10 @@ def test_a_stream_the_server_no_longer_knows_aborts_the_transaction(cluster: sql
         stream = conn._stream
         assert stream is not None
         stream._baton = "not-a-baton"  # what an expired stream looks like, without waiting 10 s
-        with pytest.raises(_libsql.TransactionAborted) as aborted:
+        with pytest.raises(cortexdb.TransactionAborted) as aborted:
             conn.execute("INSERT INTO t VALUES (2)")
         assert aborted.value.retryable and "HTTP 400" in aborted.value.detail
-        with pytest.raises(_libsql.TransactionAborted, match="ROLLBACK before anything else"):
+        with pytest.raises(cortexdb.TransactionAborted, match="ROLLBACK before anything else"):
             conn.execute("COMMIT")
         conn.rollback()
         assert not conn.in_transaction
@@ -239,12 +242,17 @@ def test_a_stream_the_server_no_longer_knows_aborts_the_transaction(cluster: sql
 
 
 class ForwardingProxy(http.server.ThreadingHTTPServer):
-    """Forwards pipelines to sqld and, on each new stream's first answer, sets `base_url` to sqld."""
+    """Forwards pipelines to sqld and, on each new stream's first answer, sets `base_url` to
+    `moved_to` (by default a path of its own origin, `/moved`, which it forwards too).
 
-    def __init__(self, target: str) -> None:
+    `requests` counts what arrives at the root path, `moved` what arrives under `/moved`."""
+
+    def __init__(self, target: str, moved_to: str | None = None) -> None:
         super().__init__(("127.0.0.1", 0), _ProxyHandler)
         self.target = target
+        self.moved_to = moved_to
         self.requests = 0
+        self.moved = 0
 
     @property
     def url(self) -> str:
@@ -256,14 +264,19 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.requests += 1
+        path = self.path
+        if path.startswith("/moved/"):
+            self.server.moved += 1
+            path = path[len("/moved"):]
+        else:
+            self.server.requests += 1
         forwarded = urllib.request.Request(
-            self.server.target + self.path, data=body, headers={"Content-Type": "application/json"}
+            self.server.target + path, data=body, headers={"Content-Type": "application/json"}
         )
         with urllib.request.urlopen(forwarded, timeout=10) as response:
             answer = json.loads(response.read())
         if json.loads(body).get("baton") is None and answer.get("baton"):
-            answer["base_url"] = self.server.target
+            answer["base_url"] = self.server.moved_to or f"{self.server.url}/moved"
         payload = json.dumps(answer).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -300,6 +313,32 @@ def test_base_url_redirects_the_rest_of_the_stream(cluster: sqld.SqldCluster, pr
         assert conn.execute("SELECT count(*) FROM t").fetchall() == [(1,)]
         conn.execute("COMMIT")
         assert proxy.requests == 1  # the rest went where the server said the stream lives
+        assert proxy.moved == 4
         conn.execute("SELECT 1")  # a new stream starts at the URL given to connect
         assert proxy.requests == 2
     assert sqld.query(cluster.primary.url, "SELECT x FROM t") == [(1,)]
+
+
+def test_a_base_url_on_another_origin_is_refused_and_gets_nothing(cluster: sqld.SqldCluster) -> None:
+    """Another port (here: sqld itself, behind the proxy) must never receive a request, nor
+    the token: the stream stops with an error naming both origins, and no secret."""
+    sqld.query(cluster.primary.url, "CREATE TABLE t(x)")
+    token = "s3cret-token-value"
+    decoy = ForwardingProxy(cluster.primary.url)  # counts what would be sent to the other origin
+    threading.Thread(target=decoy.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    front = ForwardingProxy(cluster.primary.url, moved_to=decoy.url)
+    threading.Thread(target=front.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        with _libsql.connect(front.url, token) as conn:
+            with pytest.raises(_libsql.RemoteError) as refused:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("INSERT INTO t VALUES (1)")
+            message = str(refused.value)
+            assert f"moved the stream to {decoy.url}" in message
+            assert "refused" in message and token not in message
+        assert decoy.requests == 0 and decoy.moved == 0
+    finally:
+        for server in (front, decoy):
+            server.shutdown()
+            server.server_close()
+    assert sqld.query(cluster.primary.url, "SELECT count(*) FROM t") == [(0,)]

@@ -25,9 +25,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from generator.analyze import analyze
+from generator.codes import CODES, LINT_CODES
 from generator.diagnostics import Severity
 from generator.fix import fix_text
-from generator.lint import RULES, LintContext, lint_file, lint_report
+from generator.lint import LintContext, lint_file, lint_report
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -79,7 +80,7 @@ def test_lint_case(case: Path) -> None:
 
 def test_every_rule_has_a_case() -> None:
     seen = {line.split(": ", 1)[1].split()[0] for c in CASE_DIRS for line in lint_case(c)}
-    assert seen == set(RULES)
+    assert seen == set(LINT_CODES)
 
 
 def test_crlf_case_really_has_crlf() -> None:
@@ -123,9 +124,9 @@ def test_context_carries_created_objects() -> None:
 
 
 def test_rules_metadata() -> None:
-    fixable = {code for code, rule in RULES.items() if rule.autofixable}
+    fixable = {code for code, entry in CODES.items() if entry.fixable}
     assert fixable == {"MG001", "MG002", "MG003", "MG004", "MG005"}
-    assert RULES["MG009"].severity is Severity.INFO
+    assert CODES["MG009"].severity is Severity.INFO
 
 
 def test_analyze_add_column_step_drops_only_the_guard() -> None:
@@ -212,6 +213,45 @@ _SQLISH = st.sampled_from(
 @given(st.lists(_SQLISH, max_size=30).map("".join))
 def test_any_text_lints_and_fixes_without_crashing(text: str) -> None:
     found = lint_file("f.sql", text, context=LintContext())
-    assert all(d.code in RULES and d.line >= 1 and d.col >= 1 for d in found)
+    assert all(d.code in LINT_CODES and d.line >= 1 and d.col >= 1 for d in found)
     fixed = fix_text("f.sql", text)
     assert fix_text("f.sql", fixed) == fixed
+
+
+_USERS = ["CREATE TEMP TABLE IF NOT EXISTS users (id INTEGER);", "CREATE TABLE IF NOT EXISTS temp.users (id INTEGER);",
+          "CREATE TABLE IF NOT EXISTS users (id INTEGER);", "CREATE TABLE IF NOT EXISTS main.users (id INTEGER);",
+          "DROP TABLE IF EXISTS users;", "DROP TABLE IF EXISTS main.users;", "DROP TABLE IF EXISTS temp.users;",
+          'DROP TABLE IF EXISTS "MAIN"."Users";', "DROP TABLE IF EXISTS TEMP.users;", "DROP TABLE IF EXISTS Users;",
+          "ALTER TABLE users RENAME TO users_old; -- noqa: MG007 r",
+          "ALTER TABLE temp.users RENAME TO t2; -- noqa: MG007 r"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_USERS), min_size=1, max_size=6))
+def test_mg010_is_exactly_when_sqlite_drops_the_earlier_main_table(statements: list[str]) -> None:
+    """SQLite is the judge: replayed on a database where an earlier migration created
+    main.users, MG010 is reported at exactly the statements after which that table is gone."""
+    import contextlib
+    import sqlite3
+
+    context = LintContext()
+    lint_file("001.sql", "CREATE TABLE IF NOT EXISTS users (id INTEGER);\n", context=context)
+    text = "\n".join(statements) + "\n"
+    found = {d.line for d in lint_file("002.sql", text, context=context) if d.code == "MG010"}
+
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    conn.execute("CREATE TABLE users (id INTEGER)")
+    conn.execute("INSERT INTO main.users VALUES (42)")  # the earlier migration's table is the one with this row
+
+    def earlier_table_exists() -> bool:
+        tables = [r[0] for r in conn.execute("SELECT name FROM main.sqlite_master WHERE type = 'table'")]
+        return any(conn.execute(f'SELECT 1 FROM main."{t}" WHERE id = 42').fetchone() for t in tables)
+
+    expected = set()
+    for number, statement in enumerate(statements, start=1):
+        before = earlier_table_exists()
+        with contextlib.suppress(sqlite3.OperationalError):  # a rename of what is not there changes nothing
+            conn.execute(statement)
+        if before and not earlier_table_exists():
+            expected.add(number)
+    assert found == expected

@@ -15,7 +15,7 @@ TWO = "CREATE INDEX IF NOT EXISTS jobs_name ON jobs (name);\n"
 
 
 def lock_entries(project: Path) -> list[list[str]]:
-    """The lock's entry lines, split into fields (version, file, checksum, raw)."""
+    """The lock's entry lines, split into fields (version, file, database, checksum, raw, ...)."""
     text = (project / "migrations.lock").read_text(encoding="utf-8")
     return [line.split(" ") for line in text.splitlines() if line and not line.startswith("#")]
 
@@ -31,7 +31,7 @@ def test_build_appends_a_new_migration(tmp_path: Path) -> None:
     assert first.returncode == 0, first.stderr
     assert "wrote migrations.lock" in first.stdout
     (entry,) = lock_entries(project)
-    assert entry[:2] == ["001", "001_jobs.sql"] and entry[2].startswith("c1:") and len(entry[3]) == 64
+    assert entry[:3] == ["001", "001_jobs.sql", "main"] and entry[3].startswith("c2:") and len(entry[4]) == 64
 
     write_project(tmp_path, {"001_jobs.sql": ONE, "002_job_names.sql": TWO})
     second = generator(project, "build")
@@ -58,7 +58,7 @@ def test_semantic_edit_of_a_locked_migration_is_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize("edit", [
     pytest.param(lambda sql: "-- why: the jobs queue\n" + sql, id="comment"),
     pytest.param(lambda sql: sql.replace(", ", ",\n    ").replace(" (", "\t("), id="whitespace"),
-    pytest.param(lambda sql: sql.replace("\n", "\r\n"), id="crlf"),
+    pytest.param(lambda sql: sql.replace("\n", "\r"), id="cr"),  # CRLF alone is no edit: test_lock_eol.py
 ])
 def test_cosmetic_edit_warns_and_updates_only_the_raw_checksum(tmp_path: Path, edit: object) -> None:
     assert callable(edit)
@@ -76,7 +76,7 @@ def test_cosmetic_edit_warns_and_updates_only_the_raw_checksum(tmp_path: Path, e
     assert "wrote migrations.lock" in proc.stdout
     after = lock_entries(project)
     assert after[1] == before[1]
-    assert after[0][:3] == before[0][:3] and after[0][3] != before[0][3]  # only the raw sha256 moved
+    assert after[0][:4] == before[0][:4] and after[0][4] != before[0][4]  # only the raw sha256 moved
 
 
 def test_renamed_locked_migration_warns(tmp_path: Path) -> None:
@@ -239,7 +239,7 @@ def test_cosmetic_edit_keeps_the_legacy_checksum_databases_hold(tmp_path: Path) 
     project = write_project(tmp_path, {"001_jobs.sql": ONE})
     assert generator(project, "build").returncode == 0
     original = legacy_checksum(ONE)
-    assert lock_entries(project)[0][4] == f"legacy:{original}"
+    assert lock_entries(project)[0][5] == f"legacy:{original}"
 
     (project / "migrations" / "001_jobs.sql").write_text("-- the jobs queue\n" + ONE)
     proc = generator(project, "build")
@@ -248,4 +248,4 @@ def test_cosmetic_edit_keeps_the_legacy_checksum_databases_hold(tmp_path: Path) 
     assert legacy_checksum("-- the jobs queue\n" + ONE) != original
     (migration,) = load_frozen(project / "cortexdb" / "_frozen.py").MIGRATIONS
     assert migration["legacy_checksum"] == original
-    assert lock_entries(project)[0][4] == f"legacy:{original}"
+    assert lock_entries(project)[0][5] == f"legacy:{original}"

@@ -19,7 +19,7 @@ from fuzz_toml import toml_document
 from hypothesis import strategies as st
 
 from generator.diagnostics import GeneratorError
-from generator.manifest import load_manifest
+from generator.project import load_manifest
 
 OUTSIDE = "\u2603OUTSIDE\u2603"  # the sandbox's `outside` folder, absolute
 PROJECT = "\u2603PROJECT\u2603"  # the project folder, absolute

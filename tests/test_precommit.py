@@ -69,17 +69,22 @@ database = "app"
 """
 
 
-def test_sql_guards_hook_rejects_an_unguarded_create_table(tmp_path: Path, hook_repo: tuple[Path, str],
-                                                          pre_commit_home: Path) -> None:
+def app_repo(app: Path, hook_repo: tuple[Path, str], home: Path, manifest: str) -> Path:
+    """A repository that takes this one's `sql-guards` hook (installed), with `manifest`."""
     hooks, sha = hook_repo
-    app = tmp_path / "app"
     (app / "migrations").mkdir(parents=True)
-    assert run(app, pre_commit_home, "git", "init", "-q", "-b", "main").returncode == 0
+    assert run(app, home, "git", "init", "-q", "-b", "main").returncode == 0
     (app / ".pre-commit-config.yaml").write_text(yaml.safe_dump(
         {"repos": [{"repo": str(hooks), "rev": sha, "hooks": [{"id": "sql-guards"}]}]}))
-    (app / "manifest.toml").write_text(APP_MANIFEST)
-    installed = run(app, pre_commit_home, PRE_COMMIT, "install")
+    (app / "manifest.toml").write_text(manifest)
+    installed = run(app, home, PRE_COMMIT, "install")
     assert installed.returncode == 0, installed.stdout + installed.stderr
+    return app
+
+
+def test_sql_guards_hook_rejects_an_unguarded_create_table(tmp_path: Path, hook_repo: tuple[Path, str],
+                                                          pre_commit_home: Path) -> None:
+    app = app_repo(tmp_path / "app", hook_repo, pre_commit_home, APP_MANIFEST)
 
     sql = app / "migrations" / "001_core.sql"
     sql.write_text("-- core tables\nCREATE TABLE core (id INTEGER PRIMARY KEY);\n")
@@ -132,3 +137,24 @@ def test_hook_definitions() -> None:
     assert [h["id"] for h in local] == ["sql-guards", "generator-check"]
     assert all(h["additional_dependencies"] == generator_pins for h in local)
     assert local[1]["pass_filenames"] is False
+
+
+def test_sql_guards_hook_and_build_report_the_same_broken_statements(
+        tmp_path: Path, hook_repo: tuple[Path, str], pre_commit_home: Path) -> None:
+    """The statements SQLite rejects (syntax, names earlier migrations do not give), all at once,
+    from the real hook on a commit and from `build` on the same files."""
+    from test_agreement import BROKEN, BROKEN_FINDINGS, findings
+
+    manifest = APP_MANIFEST.replace('file = "001_core.sql"', 'file = "001_jobs.sql"')
+    app = app_repo(tmp_path / "app", hook_repo, pre_commit_home,
+                   manifest + '\n[[migration]]\nfile = "002_more.sql"\ndatabase = "app"\n')
+    for name, sql in BROKEN.items():
+        (app / "migrations" / name).write_text(sql)
+
+    rejected = commit_all(app, pre_commit_home, "broken")
+    assert rejected.returncode != 0
+    hook_lines = [line for line in (rejected.stdout + rejected.stderr).splitlines() if " MG100 " in line]
+    assert hook_lines == BROKEN_FINDINGS
+    built = generator(app, "build")
+    assert built.returncode == 1
+    assert findings(built.stderr) == BROKEN_FINDINGS

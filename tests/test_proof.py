@@ -73,3 +73,60 @@ def test_idempotent_rebuild_with_foreign_keys_off_is_proven(tmp_path: Path) -> N
     code, out, err = build(tmp_path, sql)
     assert code == 0, err
     assert "proof: 2/2" in out
+
+
+def test_second_run_adding_rows_through_a_trigger_on_another_table_is_caught(tmp_path: Path) -> None:
+    # The second migration names neither `audit` nor the trigger: only a proof that compares
+    # every table sees that running it again adds a row there.
+    first = BASE + ("CREATE TABLE IF NOT EXISTS audit (what TEXT NOT NULL);\n"
+                    "CREATE TRIGGER IF NOT EXISTS items_audit AFTER UPDATE ON items BEGIN\n"
+                    "  INSERT INTO audit (what) VALUES ('updated ' || new.name);\nEND;\n"
+                    "INSERT OR IGNORE INTO items (id, name) VALUES (1, 'first');\n")
+    project = write_project(tmp_path, {"001_base.sql": first, "002_touch.sql": "UPDATE items SET name = name;\n"})
+    proc = generator(project, "build")
+    assert proc.returncode == 1, proc.stderr
+    assert ("migrations/002_touch.sql:1:1: MG200 migration 002 is not idempotent: its second run changes "
+            "the rows of audit") in proc.stderr
+
+
+def test_the_proof_runs_with_the_ledger_table_the_runtime_has(tmp_path: Path) -> None:
+    # The ledger exists, with the rows of the migrations before, while a migration runs: a
+    # statement reading it works (the runtime runs it), and a second run sees one more row.
+    code, _, err = build(tmp_path, "INSERT OR IGNORE INTO items (id, name)\n"
+                                   "  SELECT version, description FROM schema_migrations;\n")
+    assert code == 1
+    assert "no such table" not in err
+    assert "migrations/002_next.sql:1:1: MG200 migration 002 is not idempotent: its second run changes " \
+           "the rows of items" in err
+
+
+def test_every_statement_sqlite_rejects_is_reported_at_once(tmp_path: Path) -> None:
+    project = write_project(tmp_path, {
+        "001_base.sql": BASE,
+        "002_two.sql": "CREATE INDEX IF NOT EXISTS a ON paint (x);\nCREATE INDEX IF NOT EXISTS b ON items (nope);\n"
+                       "CREATE INDEX IF NOT EXISTS c ON items (name);\n",
+        "003_more.sql": "CREATE INDEX IF NOT EXISTS d ON missing (y);\nCREATE INDEX IF NOT EXISTS e ON items (name);\n",
+    })
+    proc = generator(project, "build")
+    assert proc.returncode == 1
+    errors = [line for line in proc.stderr.splitlines() if " MG100 " in line]
+    assert errors == [
+        "migrations/002_two.sql:1:1: MG100 SQLite rejects this statement: no such table: main.paint",
+        "migrations/002_two.sql:2:1: MG100 SQLite rejects this statement: no such column: nope",
+        "migrations/003_more.sql:1:1: MG100 SQLite rejects this statement: no such table: main.missing",
+    ]
+
+
+def test_second_run_that_changes_values_but_not_the_row_count_is_caught(tmp_path: Path) -> None:
+    seed = BASE + "INSERT OR IGNORE INTO items (id, name) VALUES (1, 'first');\n"
+    project = write_project(tmp_path / "append", {"001_base.sql": seed,
+                                                  "002_next.sql": "UPDATE items SET name = name || '!';\n"})
+    proc = generator(project, "build")
+    assert proc.returncode == 1
+    assert "migrations/002_next.sql:1:1: MG200 migration 002 is not idempotent: its second run changes " \
+           "the rows of items" in proc.stderr
+    # The same rows written again are no change.
+    project = write_project(tmp_path / "same", {"001_base.sql": seed,
+                                                "002_next.sql": "UPDATE items SET name = upper(name);\n"})
+    proc = generator(project, "build")
+    assert proc.returncode == 0, proc.stderr

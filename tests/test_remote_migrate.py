@@ -34,7 +34,7 @@ from test_runtime_migrate import LOSSY_REBUILD, PARENT_CHILD  # the same rebuild
 
 import cortexdb
 from cortexdb._catalog import load_catalog
-from cortexdb._locations import auth_token, database_urls
+from cortexdb._targets import auth_token, database_urls
 
 FROZEN = real_frozen()
 CATALOG = load_catalog(FROZEN)
@@ -365,8 +365,7 @@ import cortexdb
 cortexdb.migrate(sys.argv[1])           # fresh: the slow path
 assert cortexdb.migrate(sys.argv[1]).up_to_date
 cortexdb.status(sys.argv[1]); cortexdb.verify(sys.argv[1])
-print(sorted(m for m in sys.modules if m in {"cortexdb._libsql", "cortexdb._hrana", "cortexdb._remote",
-                                             "http.client", "ssl", "json"}))
+print(sorted(m for m in sys.modules if m.startswith("cortexdb.remote") or m in {"http.client", "ssl", "json"}))
 """
 
 

@@ -27,7 +27,9 @@ from runtime_support import LEDGER, synthetic_frozen
 from test_remote_migrate import remote_ledger, remote_schema
 
 import cortexdb
-from cortexdb import _apply, _libsql, _remote
+from cortexdb import _apply
+from cortexdb.remote import backend as _remote
+from cortexdb.remote import session as _libsql
 
 FIRST = (1, "main", "CREATE TABLE IF NOT EXISTS a (x);")
 SECOND = (2, "main", "CREATE TABLE IF NOT EXISTS b (y);\nINSERT OR IGNORE INTO a VALUES (2);")
@@ -249,7 +251,7 @@ class BusyThenFree:
     def begin(self, sql: str, then: str | None = None) -> Any:
         self.calls += 1
         if self.calls <= self.busy:
-            raise _libsql.SQLError("SQLite error: database is locked", url=self.url, code="SQLITE_BUSY")
+            raise cortexdb.SQLError("SQLite error: database is locked", url=self.url, code="SQLITE_BUSY")
         return _libsql.RemoteCursor([(1, "c1:x")])
 
 

@@ -162,6 +162,7 @@ def test_up_to_date_path_stays_lean(tmp_path: Path) -> None:
     loaded = _probe(str(tmp_path))
     everything = loaded["import"] + loaded["migrate"]
     heavy = {"logging", "typing", "hashlib", "pathlib", "re", "argparse", "dataclasses", "json",
-             "shutil", "importlib.util", "cortexdb._apply", "cortexdb._backup"}
+             "shutil", "importlib.util", "enum", "cortexdb._apply", "cortexdb.local.backups",
+             "cortexdb._catalog", "cortexdb._inspect", "cortexdb._run"}
     assert heavy.isdisjoint(everything), sorted(heavy.intersection(everything))
     assert loaded["migrate"] == ["cortexdb._frozen_index"]  # not the 165 KB _frozen.py: test_runtime_index.py

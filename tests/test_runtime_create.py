@@ -27,9 +27,9 @@ from runtime_support import (
 )
 
 import cortexdb
-from cortexdb import _aside
 from cortexdb._api import MIGRATED
 from cortexdb._catalog import load_catalog
+from cortexdb.local import aside as _aside
 
 FROZEN = real_frozen()
 V1 = (1, "main", "CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, body TEXT);")
@@ -135,7 +135,7 @@ def test_creation_held_up_past_the_busy_timeout_is_an_error_naming_the_file(tmp_
 
 def test_what_a_killed_creation_left_is_built_again(tmp_path: Path) -> None:
     """An aside file (and a WAL beside it) left by a process killed mid-build: the next one
-    truncates it and builds from nothing; stale frames in the old WAL must not be replayed."""
+    removes it and builds from nothing; stale frames in the old WAL must not be replayed."""
     data = tmp_path / "data"
     stale = tmp_path / "stale"
     cortexdb.migrate(stale, frozen=synthetic_frozen([V1, (3, "main", "CREATE TABLE IF NOT EXISTS x (y);")]))

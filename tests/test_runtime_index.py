@@ -212,7 +212,7 @@ def test_an_index_that_disagrees_with_the_frozen_module_is_refused(tmp_path: Pat
 
 def test_light_entries_have_no_migrations() -> None:
     """An index entry used where migrations are needed fails loudly, never looks empty."""
-    from cortexdb._catalog import load_index
+    from cortexdb._index import load_index
 
     index = load_index()
     assert index is not None  # this tree's pair matches

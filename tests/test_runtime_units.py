@@ -9,9 +9,10 @@ import pytest
 from runtime_support import compile_migration, synthetic_frozen
 
 import cortexdb
-from cortexdb._catalog import check_session_id, load_catalog
+from cortexdb._catalog import load_catalog
 from cortexdb._cli import UsageError, parse
 from cortexdb._contract import fingerprint
+from cortexdb._index import check_session_id
 from cortexdb._plan import make_plan
 
 SQL = [(v, "main", f"CREATE TABLE IF NOT EXISTS t{v} (x);") for v in (1, 2, 3, 4)]
@@ -86,3 +87,24 @@ def test_cli_parse() -> None:
     assert options.busy_timeout == 2.5 and options.no_backup and not options.dry_run
     with pytest.raises(UsageError):
         parse(["migrate", "--busy-timeout", "-1"])
+
+
+def test_every_exception_a_caller_may_catch_is_exported() -> None:
+    import inspect
+
+    from cortexdb import _errors
+
+    defined = {name for name, value in vars(_errors).items()
+               if inspect.isclass(value) and issubclass(value, cortexdb.CortexDBError)}
+    assert {"ConnectError", "TransactionAborted", "SQLError", "CommitUnconfirmed"} <= defined
+    assert defined <= set(cortexdb.__all__)
+    assert all(getattr(cortexdb, name) is getattr(_errors, name) for name in defined)
+
+
+def test_state_is_a_closed_set_of_strings() -> None:
+    from cortexdb._api import STATES
+
+    assert [str(state) for state in STATES] == ["up to date", "adopted", "migrated", "would migrate", "failed"]
+    assert cortexdb.State.MIGRATED == "migrated" and isinstance(cortexdb.State.MIGRATED, str)
+    assert repr(cortexdb.State.UP_TO_DATE) == "State.UP_TO_DATE"
+    assert {cortexdb.State.ADOPTED: 1}["adopted"] == 1  # hashes as the old string did

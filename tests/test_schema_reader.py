@@ -6,6 +6,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from project import generator, load_frozen, write_project
 
 import cortexdb
@@ -40,3 +42,22 @@ def test_a_table_named_like_sqlites_own_is_proven_migrated_and_verified(tmp_path
     report = cortexdb.verify(data, frozen=frozen)
     assert [check.problems for check in report.databases] == [()]
     assert report.ok
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.builds(str.__add__, st.sampled_from(["sqlite", "SQLite", "SQLITE", "sqlit", "Sqlite_", ""]),
+                 st.text(alphabet="_%xSé1", max_size=6)).filter(bool))
+def test_the_reader_shows_every_table_sqlite_lets_a_user_create(name: str) -> None:
+    """SQLite is the judge: a name it lets a migration create is schema; one it reserves it
+    refuses to create. No name may be hidden by the reader's own pattern."""
+    conn = sqlite3.connect(":memory:")
+    quoted = '"' + name.replace('"', '""') + '"'
+    try:
+        conn.execute(f"CREATE TABLE {quoted} (x)")
+        created = True
+    except sqlite3.OperationalError as error:
+        assert "reserved for internal use" in str(error)
+        created = False
+    shown = [row[1] for row in read_schema(conn, "schema_migrations")]
+    conn.close()
+    assert shown == ([name] if created else [])

@@ -24,7 +24,9 @@ from typing import Any
 import pytest
 import sqld
 
-from cortexdb import _libsql
+import cortexdb
+from cortexdb._targets import TOKEN_ENV, auth_token
+from cortexdb.remote import session as _libsql
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -110,17 +112,17 @@ def test_adapter_round_trip_and_error_kinds(cluster: sqld.SqldCluster) -> None:
         assert conn.execute("-- only a comment").fetchall() == []
         assert sqld.query(cluster.primary.url, "SELECT count(*) FROM items") == [(2,)]
 
-        with pytest.raises(_libsql.SQLError) as constraint:
+        with pytest.raises(cortexdb.SQLError) as constraint:
             conn.execute("INSERT INTO items(s) VALUES ('second')")
         assert constraint.value.is_constraint and constraint.value.code == "SQLITE_CONSTRAINT"
         assert not constraint.value.retryable
-        with pytest.raises(_libsql.SQLError, match="syntax error") as syntax:
+        with pytest.raises(cortexdb.SQLError, match="syntax error") as syntax:
             conn.execute("SELEC 1")
         assert syntax.value.code == "SQL_PARSE_ERROR" and not syntax.value.is_constraint
-        with pytest.raises(_libsql.SQLError, match="no such table"):
+        with pytest.raises(cortexdb.SQLError, match="no such table"):
             conn.execute("SELECT * FROM missing")
         # The server refuses a second statement in one string (libsql ran the first and dropped the rest).
-        with pytest.raises(_libsql.SQLError) as many:
+        with pytest.raises(cortexdb.SQLError) as many:
             conn.execute("SELECT 1; DELETE FROM items")
         assert many.value.code == "SQL_MANY_STATEMENTS"
         assert sqld.query(cluster.primary.url, "SELECT count(*) FROM items") == [(2,)]
@@ -128,12 +130,12 @@ def test_adapter_round_trip_and_error_kinds(cluster: sqld.SqldCluster) -> None:
     sqld.wait_replicated(cluster, "SELECT count(*) FROM items", [(2,)])
     with _libsql.connect(cluster.replicas[1].url) as conn:
         # Through a replica the primary's error arrives as PROXY_ERROR with SQLite's text.
-        with pytest.raises(_libsql.SQLError) as forwarded:
+        with pytest.raises(cortexdb.SQLError) as forwarded:
             conn.execute("INSERT INTO items(s) VALUES ('second')")
         assert forwarded.value.is_constraint and forwarded.value.code == "PROXY_ERROR"
         conn.execute("BEGIN IMMEDIATE")
         conn.execute("INSERT INTO items(s) VALUES ('third')")
-        with pytest.raises(_libsql.SQLError) as in_transaction:
+        with pytest.raises(cortexdb.SQLError) as in_transaction:
             conn.execute("INSERT INTO items(s) VALUES ('third')")
         assert in_transaction.value.is_constraint
         assert conn.in_transaction  # a failed statement leaves the transaction open, as in SQLite
@@ -166,18 +168,19 @@ def test_auth_token_comes_from_the_environment(tmp_path: Path, monkeypatch: pyte
     subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", str(private)], check=True)
     subprocess.run(["openssl", "pkey", "-in", str(private), "-pubout", "-out", str(public)], check=True)
     token = make_jwt(private)
-    monkeypatch.delenv(_libsql.AUTH_TOKEN_ENV, raising=False)
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    monkeypatch.delenv(f"{TOKEN_ENV}_CORTEX", raising=False)
 
     with sqld.sqld_node(tmp_path, "auth", extra_args=["--auth-jwt-key-file", str(public)], auth_token=token) as node:
-        with pytest.raises(_libsql.ConnectError, match="auth token was refused"):
-            _libsql.connect(node.url, probe_timeout=5)
-        with _libsql.connect(node.url) as unprobed, pytest.raises(_libsql.ConnectError, match=r"refused.*HTTP 401"):
-            unprobed.execute("SELECT 1")
-        with pytest.raises(_libsql.ConnectError, match="auth token was refused"):
-            _libsql.connect(node.url, auth_token=token[:-4] + "AAAA", probe_timeout=5)
+        with _libsql.connect(node.url, auth_token("cortex")) as unsigned, \
+                pytest.raises(cortexdb.ConnectError, match=r"auth token was refused.*HTTP 401"):
+            unsigned.execute("SELECT 1")
+        with _libsql.connect(node.url, token[:-4] + "AAAA") as forged, \
+                pytest.raises(cortexdb.ConnectError, match="auth token was refused"):
+            forged.execute("SELECT 1")
 
-        monkeypatch.setenv(_libsql.AUTH_TOKEN_ENV, token)
-        with _libsql.connect(node.url, probe_timeout=5) as conn:
+        monkeypatch.setenv(TOKEN_ENV, token)
+        with _libsql.connect(node.url, auth_token("cortex"), timeout=5) as conn:
             conn.execute("BEGIN IMMEDIATE")  # later requests of the stream carry the token too
             assert conn.execute("SELECT 1").fetchall() == [(1,)]
             conn.execute("COMMIT")
@@ -242,9 +245,7 @@ REBUILD = (
     "ALTER TABLE policies_new RENAME TO policies",
     "INSERT INTO policies VALUES (3, 'review') -- a comment must not swallow the separator",
 )
-RECORD = "INSERT INTO schema_migrations VALUES (42, {}, 'c1:abc')".format(
-    _libsql.sql_literal("policy review's widening")
-)
+RECORD = "INSERT INTO schema_migrations VALUES (42, 'policy review''s widening', 'c1:abc')"
 
 
 SCHEMA = "SELECT type, name, sql FROM sqlite_master ORDER BY name"
@@ -253,7 +254,8 @@ SCHEMA = "SELECT type, name, sql FROM sqlite_master ORDER BY name"
 def setup_policies(cluster: sqld.SqldCluster) -> list[tuple[sqld.Value, ...]]:
     """Create the tables; return the schema as stored."""
     with _libsql.connect(cluster.primary.url) as conn:
-        conn.run_batch(SETUP)
+        conn.execute("BEGIN IMMEDIATE")
+        conn.commit(SETUP)
     sqld.wait_replicated(cluster, "SELECT count(*) FROM rules", [(2,)])
     return sqld.query(cluster.primary.url, SCHEMA)
 
@@ -280,18 +282,28 @@ def test_rebuild_batch_with_foreign_keys_off_is_all_or_nothing(cluster: sqld.Sql
         conn.execute("ROLLBACK")
         assert_untouched(primary, schema)
 
-        with pytest.raises(_libsql.SQLError) as failed:
-            conn.run_batch([*REBUILD, "INSERT INTO policies VALUES (4, 'bogus')", RECORD], foreign_keys_off=True)
-        assert failed.value.is_constraint and not conn.in_transaction
+        # As the runtime applies a foreign_keys_off migration: the pragma outside the
+        # transaction, the steps in one request, the check, then the ledger row with COMMIT.
+        conn.execute("PRAGMA foreign_keys = OFF")
+        conn.execute("BEGIN IMMEDIATE")
+        with pytest.raises(cortexdb.SQLError) as failed:
+            conn.run_batch([*REBUILD, "INSERT INTO policies VALUES (4, 'bogus')", RECORD])
+        assert failed.value.is_constraint and failed.value.step == len(REBUILD)
+        conn.execute("ROLLBACK")
+        assert not conn.in_transaction
         assert_untouched(primary, schema)
 
-        with pytest.raises(_libsql.SQLError) as violated:
-            conn.run_batch([*REBUILD, "INSERT INTO rules VALUES (30, 99)", RECORD], foreign_keys_off=True)
-        assert violated.value.code == "FOREIGN_KEY_CHECK" and violated.value.is_constraint
-        assert "('rules', 30, 'policies', 0)" in violated.value.message  # which row, which foreign key
+        conn.execute("BEGIN IMMEDIATE")
+        conn.run_batch([*REBUILD, "INSERT INTO rules VALUES (30, 99)", RECORD])
+        violations = conn.execute("PRAGMA foreign_key_check").fetchall()
+        assert violations == [("rules", 30, "policies", 0)]  # which row, which foreign key
+        conn.execute("ROLLBACK")
         assert_untouched(primary, schema)
 
-        conn.run_batch([*REBUILD, RECORD], foreign_keys_off=True)
+        conn.execute("BEGIN IMMEDIATE")
+        conn.run_batch(REBUILD)
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        conn.commit([RECORD])
 
     assert sqld.query(primary, "SELECT id, effect FROM policies ORDER BY id") == [
         (1, "allow"),
@@ -378,7 +390,8 @@ def test_sqlite_features_the_migrations_use(cluster: sqld.SqldCluster) -> None:
     sqld.wait_replicated(cluster, "PRAGMA user_version", [(47,)])
 
     with _libsql.connect(primary) as conn:
-        conn.run_batch(
+        conn.execute("BEGIN IMMEDIATE")
+        conn.commit(
             [
                 "CREATE TABLE IF NOT EXISTS docs(id INTEGER PRIMARY KEY, title TEXT, body TEXT)",
                 "CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts"
@@ -401,7 +414,7 @@ def test_sqlite_features_the_migrations_use(cluster: sqld.SqldCluster) -> None:
             "body",
             "extra",
         ]
-        with pytest.raises(_libsql.SQLError, match="syntax error"):
+        with pytest.raises(cortexdb.SQLError, match="syntax error"):
             conn.execute("ALTER TABLE docs ADD COLUMN IF NOT EXISTS extra TEXT")
         assert conn.execute("PRAGMA quick_check").fetchall() == [("ok",)]
         assert conn.execute("INSERT INTO kv VALUES ('b', NULL) RETURNING k").fetchall() == [("b",)]
@@ -448,7 +461,7 @@ def abort_and_retry(cluster: sqld.SqldCluster, holder_via: str, waiter_via: str)
             try:
                 attempt()
                 report[name] = None
-            except _libsql.RemoteError as error:
+            except cortexdb.RemoteError as error:
                 report[name] = (type(error).__name__, error.retryable, error.code)
         report["in transaction until rollback"] = holder.in_transaction
         holder.rollback()

@@ -179,5 +179,5 @@ def test_wheel_build_refuses_a_stale_lock_and_never_writes_it(tmp_path: Path) ->
     assert proc.returncode != 0
     output = proc.stdout + proc.stderr
     assert "cortexdb: migrations.lock is not up to date with the migrations: run `make migrations`" in output
-    assert f"+{Path(file).name[:3]} {Path(file).name} c1:" in output
+    assert f"+{Path(file).name[:3]} {Path(file).name} cortex c2:" in output
     assert (project / "migrations.lock").read_bytes() == lock

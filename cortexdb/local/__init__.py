@@ -1,0 +1,1 @@
+"""Databases in files under the data dir, through stdlib `sqlite3`."""

@@ -1,0 +1,1 @@
+"""Databases on a libSQL server (sqld), over cortexdb's own stdlib Hrana client; imported only for a URL."""
