@@ -36,8 +36,10 @@ become `t`'s. Crashed between `CREATE TABLE t_new` and `INSERT INTO t_new SELECT
 run), and the copy runs again; crashed after the copy, `t_new` has rows and the copy is not
 repeated. Either way `t` is dropped only after its rows are in `t_new`, and step 4 checks it.
 
-This module imports only the contract (and `hashlib`, on this rare path), so the generator
-imports it too: the heal data and the heal proof use the same facts and digests.
+This module imports only the contract, whose facts and digests (`live_facts`, `digest_of`) the
+build reads too: build and runtime agree on what a schema is. The build-time heal proof runs
+this module in a child process (`python -m cortexdb._heal`, below): the generator imports only
+the contract, and the proof judges the heal the runtime ships, not a copy.
 
     HEAL = {version: (names, steps)}
       names: ("type|name", ...) objects that exist at some point of this migration and not
@@ -57,20 +59,28 @@ imports it too: the heal data and the heal proof use the same facts and digests.
 
 from __future__ import annotations
 
-from ._contract import execute_steps, name_key, quote_identifier, read_schema
+from ._contract import (
+    FRESH,
+    ONCE,
+    RENAME,
+    RERUN,
+    TRANSIENT,
+    execute_steps,
+    live_facts,
+    name_key,
+    objects_digest,
+    quote_identifier,
+    read_schema,
+    schema_digest,
+    schema_objects,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
     from typing import Any
 
-SCHEMA, RENAME, FRESH, RERUN, ONCE = "s", "r", "f", "=", "1"
-TRANSIENT = -1
 _REPAIR = "run `cortex db repair`"
-_FACTS_QUERY = (
-    "SELECT m.name, p.name FROM sqlite_master AS m, pragma_table_info(m.name) AS p "
-    "WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND m.name != ?"
-)
 
 
 class HealRefusal(Exception):
@@ -137,16 +147,14 @@ def from_frozen(entries: Iterable[Mapping[str, Any]], heal: Mapping[int, Any]) -
                           heal[int(e["version"])]) for e in entries]
 
 
-def needs_foreign_keys_off(migrations: Sequence[HealMigration], applied: Iterable[int]) -> bool:
-    """Whether the heal may run a step of a rebuild: the caller turns foreign keys off first
-    (between transactions: inside one the pragma is a no-op)."""
-    done = set(applied)
-    return any(m.foreign_keys_off for m in migrations[: _recorded(migrations, done) + 1])
-
-
 def heal(conn: Any, ledger: str, migrations: Sequence[HealMigration], applied: Iterable[int],
          errors: tuple[type[BaseException], ...] = (Exception,)) -> Healed:
     """Check, complete and resume, inside the caller's write transaction; or raise HealRefusal.
+
+    The caller turns foreign keys off first, as for a `foreign_keys_off` migration (between
+    transactions: inside one the pragma is a no-op): a completion may rebuild a table, whose
+    DROP would otherwise cascade into the rows that reference it. Step 4 checks that no
+    foreign-key violation was added.
 
     `migrations` are one database's, in version order; `applied` the versions its ledger
     records. On HealRefusal the caller rolls back: steps may have run.
@@ -161,9 +169,9 @@ def heal(conn: Any, ledger: str, migrations: Sequence[HealMigration], applied: I
     before = _after(migrations, recorded)
     pending = migrations[recorded] if recorded < len(migrations) else None
     chain = [before] + [record[0] for record in (pending.records if pending else ())]
-    schema = _objects(conn, ledger)
+    schema = schema_objects(conn, ledger)
     unknown = sorted(name for key, (name, _) in schema.items() if key not in known)
-    live = _digest(schema, known)
+    live = objects_digest(schema, known)
     counts = {key: _count(conn, name) for key, (name, _) in schema.items() if key.startswith("table|")}
     violations = _violations(conn)
     completed: list[tuple[int, int]] = []
@@ -174,14 +182,14 @@ def heal(conn: Any, ledger: str, migrations: Sequence[HealMigration], applied: I
         if start is not None:
             completed.append((migration.version, start))
     if completed or live not in chain:
-        schema = _objects(conn, ledger)
-        live = _digest(schema, known)
+        schema = schema_objects(conn, ledger)
+        live = objects_digest(schema, known)
         if live not in chain and completed:
             # Columns a completion added come after those later migrations added: the table
             # has the proven columns in another order, which only a rebuild can change.
             _reorder(conn, ledger, schema, proven_schema(ledger, migrations[:recorded]))
-            schema = _objects(conn, ledger)
-            live = _digest(schema, known)
+            schema = schema_objects(conn, ledger)
+            live = objects_digest(schema, known)
         if live not in chain:
             raise _mismatch(conn, ledger, migrations, recorded, schema, known, completed)
     resumed = None
@@ -189,7 +197,7 @@ def heal(conn: Any, ledger: str, migrations: Sequence[HealMigration], applied: I
         start = _resume_point(conn, pending, [q for q, digest in enumerate(chain) if digest == live])
         if start < len(pending.steps):
             _run(conn, pending, range(start, len(pending.steps)), errors, "finishing")
-        if _digest(_objects(conn, ledger), known) != chain[-1]:
+        if objects_digest(schema_objects(conn, ledger), known) != chain[-1]:
             raise HealRefusal("definition", f"finishing migration {pending.label} from {pending.line(start)} "
                               f"did not give its proven schema; {_REPAIR}", [pending.file])
         resumed = (pending.version, start)
@@ -463,35 +471,36 @@ def _describe(fact: str) -> str:
     return f"{parts[1]} {parts[2]}" if parts[0] == "o" else f"column {parts[1]}.{parts[2]}"
 
 
-# The facts and digests, shared with the generator (healdata, healproof).
+def _serve() -> None:
+    """`python -m cortexdb._heal`, the build's heal proof asking this runtime's heal.
 
-def _hash(text: str, length: int) -> str:
-    import hashlib  # only the heal and the build need it: not imported on the up-to-date path
+    First line on stdin: repr of (ledger, [(version, file, steps, foreign_keys_off, HEAL record)]);
+    then one request a line, repr of (database file, ledger versions): the file is healed in one
+    write transaction, foreign keys set as the apply loop sets them, and committed; the answer,
+    one line: repr of ("healed", resumed version or None) or ("refused", the one-line message)."""
+    import ast
+    import sqlite3
+    import sys
 
-    return hashlib.sha256(text.encode()).hexdigest()[:length]
+    ledger, raw = ast.literal_eval(sys.stdin.readline())
+    migrations = [HealMigration(*entry) for entry in raw]
+    for line in sys.stdin:
+        path, applied = ast.literal_eval(line)
+        conn = sqlite3.connect(path, isolation_level=None)
+        try:
+            conn.execute("PRAGMA foreign_keys = OFF")  # as the apply loop heals (see `heal`)
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                done = heal(conn, ledger, migrations, applied, (sqlite3.Error,))
+                answer: tuple[str, object] = ("healed", done.resumed[0] if done.resumed else None)
+                conn.execute("COMMIT")
+            except HealRefusal as refusal:
+                conn.execute("ROLLBACK")
+                answer = ("refused", refusal.message)
+        finally:
+            conn.close()
+        print(repr(answer), flush=True)
 
 
-def _objects(conn: Any, ledger: str) -> dict[str, tuple[str, str]]:
-    """The live schema: "type|name key" -> (name, SQL)."""
-    return {f"{kind}|{name_key(name)}": (name, sql or "") for kind, name, _, sql in read_schema(conn, ledger)}
-
-
-def schema_digest(rows: Iterable[str]) -> str:
-    return _hash("\n".join(sorted(rows)), 12)
-
-
-def _digest(objects: Mapping[str, tuple[str, str]], known: set[str]) -> str:
-    return schema_digest(f"{key}|{sql}" for key, (_, sql) in objects.items() if key in known)
-
-
-def digest_of(conn: Any, ledger: str) -> str:
-    """The digest of the whole schema (the build's, for each step)."""
-    objects = _objects(conn, ledger)
-    return _digest(objects, set(objects))
-
-
-def live_facts(conn: Any, ledger: str) -> set[str]:
-    """Every object with its SQL ("o|type|name|hash") and every table column ("c|table|column")."""
-    facts = {f"o|{key}|{_hash(sql, 8)}" for key, (_, sql) in _objects(conn, ledger).items()}
-    facts |= {f"c|{name_key(str(t))}|{name_key(str(c))}" for t, c in conn.execute(_FACTS_QUERY, (ledger,))}
-    return facts
+if __name__ == "__main__":
+    _serve()

@@ -1,4 +1,5 @@
-"""The heal data the build embeds (`HEAL` in the frozen module; layout in `cortexdb/_heal.py`).
+"""The heal data the build embeds (`HEAL` in the frozen module; layout in `cortexdb/_heal.py`,
+its facts and digests in `cortexdb/_contract.py`).
 
 Each database's compiled steps run, one at a time, with `execute_steps` on a scratch in-memory
 database (its ledger table present, foreign keys off as in a rebuild); after each step the
@@ -13,8 +14,19 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from cortexdb._contract import execute_steps, name_key, quote_identifier
-from cortexdb._heal import FRESH, ONCE, RENAME, RERUN, SCHEMA, TRANSIENT, digest_of, live_facts
+from cortexdb._contract import (
+    FRESH,
+    ONCE,
+    RENAME,
+    RERUN,
+    SCHEMA,
+    TRANSIENT,
+    digest_of,
+    execute_steps,
+    live_facts,
+    name_key,
+    quote_identifier,
+)
 
 _NAME = r'("(?:[^"]|"")+"|`[^`]+`|\[[^\]]+\]|[\w$]+)'
 _RENAME = re.compile(rf"^\s*ALTER\s+TABLE\s+{_NAME}\s+RENAME\s+TO\s+{_NAME}", re.IGNORECASE)

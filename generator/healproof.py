@@ -5,7 +5,9 @@ emulated on a scratch in-memory database (statements autocommitted one by one, n
 a failure saying "already exists" / "duplicate column" swallowed and the file recorded),
 killed after that statement; then both what its next start leaves (the migration recorded with
 its tail skipped, later migrations run on top until one fails) and the state as the crash left
-it go through the runtime's heal core (`cortexdb._heal`) and the normal apply of the rest. Each
+it go through the runtime's heal (`cortexdb._heal`, in a child process: the generator imports
+only the contract, and the proof judges the heal the runtime ships) and the normal apply of the
+rest. Each
 must end with the schema of a clean run and the rows of a clean run: a few rows are written into
 every table before each migration, and the clean run from the same rows is the reference, so
 SQLite judges both the schema and the data.
@@ -13,14 +15,19 @@ SQLite judges both the schema and the data.
 
 from __future__ import annotations
 
+import ast
+import os
 import re
 import sqlite3
+import subprocess
+import sys
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from cortexdb._contract import Step, execute_steps, quote_identifier, read_schema
-from cortexdb._heal import HealMigration, HealRefusal, heal
+from cortexdb._contract import RawStep, Step, execute_steps, quote_identifier, read_schema
 
 from .diagnostics import Diagnostic
 
@@ -56,9 +63,69 @@ def prove_heal(databases: Mapping[str, Sequence[HealProofInput]], ledger: str) -
     return HealProofResult(healed, points, diagnostics)
 
 
+@dataclass(frozen=True)
+class _Steps:
+    """One migration's compiled steps, as `_apply_rest` runs them."""
+
+    version: int
+    steps: tuple[RawStep, ...]
+
+
+class _Healer:
+    """The runtime's heal in a child process (`python -m cortexdb._heal`), for one database:
+    each crash point's database goes to it as a file, healed there and committed."""
+
+    def __init__(self, ledger: str, migrations: Sequence[HealProofInput], folder: str) -> None:
+        self.path = os.path.join(folder, "crashed.db")
+        # The runtime next to this generator: the source tree (or sdist) holds both.
+        root = str(Path(__file__).resolve().parents[1])
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+        self.child = subprocess.Popen([sys.executable, "-m", "cortexdb._heal"], stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, text=True, env=env, cwd=folder)
+        entries = [(m.version, m.path, tuple(m.entry["steps"]), "foreign_keys_off" in m.entry["flags"], m.record)
+                   for m in migrations]
+        self._send((ledger, entries))
+
+    def _send(self, value: object) -> None:
+        assert self.child.stdin is not None
+        self.child.stdin.write(repr(value) + "\n")
+        self.child.stdin.flush()
+
+    def heal(self, conn: sqlite3.Connection, applied: list[int]) -> tuple[sqlite3.Connection, str | None, int | None]:
+        """(`conn`'s database healed, in a new connection; the refusal or None; the resumed version)."""
+        if os.path.exists(self.path):
+            os.remove(self.path)
+        target = sqlite3.connect(self.path, isolation_level=None)
+        conn.backup(target)
+        target.close()
+        conn.close()
+        self._send((self.path, applied))
+        assert self.child.stdout is not None
+        answer = self.child.stdout.readline()
+        if not answer:
+            raise RuntimeError(f"the heal child process (python -m cortexdb._heal) ended: {self.child.wait()}")
+        kind, value = ast.literal_eval(answer)
+        healed = _copy(sqlite3.connect(self.path, isolation_level=None))
+        return (healed, None, value) if kind == "healed" else (healed, str(value), None)
+
+    def close(self) -> None:
+        assert self.child.stdin is not None
+        self.child.stdin.close()
+        self.child.wait()
+
+
 def _prove_database(migrations: list[HealProofInput], ledger: str) -> tuple[int, int, list[Diagnostic]]:
-    inputs = [HealMigration(m.version, m.path, m.entry["steps"], "foreign_keys_off" in m.entry["flags"],
-                            m.record) for m in migrations]
+    with tempfile.TemporaryDirectory(prefix="cortexdb-heal-proof-") as folder:
+        healer = _Healer(ledger, migrations, folder)
+        try:
+            return _prove_with(healer, migrations, ledger)
+        finally:
+            healer.close()
+
+
+def _prove_with(healer: _Healer, migrations: list[HealProofInput],
+                ledger: str) -> tuple[int, int, list[Diagnostic]]:
+    inputs = [_Steps(m.version, tuple(m.entry["steps"])) for m in migrations]
     base = _connect(ledger)
     healed = points = 0
     diagnostics: list[Diagnostic] = []
@@ -71,7 +138,7 @@ def _prove_database(migrations: list[HealProofInput], ledger: str) -> tuple[int,
         for after in range(1, len(inputs[index].steps) + 1):
             for restart in (False, True):
                 points += 1
-                problem = _crash_point(base, ledger, migrations, inputs, index, after, restart, expected)
+                problem = _crash_point(healer, base, ledger, migrations, inputs, index, after, restart, expected)
                 if problem is None:
                     healed += 1
                 else:
@@ -85,8 +152,8 @@ def _prove_database(migrations: list[HealProofInput], ledger: str) -> tuple[int,
     return healed, points, diagnostics
 
 
-def _crash_point(base: sqlite3.Connection, ledger: str, migrations: list[HealProofInput],
-                 inputs: list[HealMigration], index: int, after: int, restart: bool,
+def _crash_point(healer: _Healer, base: sqlite3.Connection, ledger: str, migrations: list[HealProofInput],
+                 inputs: list[_Steps], index: int, after: int, restart: bool,
                  expected: tuple[Any, Any]) -> str | None:
     work = _copy(base)
     try:
@@ -96,13 +163,11 @@ def _crash_point(base: sqlite3.Connection, ledger: str, migrations: list[HealPro
                 if not _original(work, ledger, migration, None):
                     break
         applied = [int(row[0]) for row in work.execute(f"SELECT version FROM {quote_identifier(ledger)}")]
-        work.execute("BEGIN IMMEDIATE")
-        try:
-            done = heal(work, ledger, inputs, applied, (sqlite3.Error,))
-        except HealRefusal as refusal:
-            return refusal.message
-        if done.resumed:
-            applied.append(done.resumed[0])
+        work, refusal, resumed = healer.heal(work, applied)
+        if refusal is not None:
+            return refusal
+        if resumed is not None:
+            applied.append(resumed)
         try:
             _apply_rest(work, ledger, inputs, applied)
         except sqlite3.Error as error:
@@ -139,7 +204,7 @@ def _original(conn: sqlite3.Connection, ledger: str, migration: HealProofInput, 
     return True
 
 
-def _apply_rest(conn: sqlite3.Connection, ledger: str, inputs: Sequence[HealMigration],
+def _apply_rest(conn: sqlite3.Connection, ledger: str, inputs: Sequence[_Steps],
                 applied: Sequence[int]) -> None:
     """cortexdb's normal apply of what the ledger lacks (foreign keys stay off, as in the
     reference, so both see the same rows)."""

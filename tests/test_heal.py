@@ -17,7 +17,7 @@ import pytest
 from legacy import Crash, build_crashed_data_dir, databases_of, legacy_statements, migrations_of
 from runtime_support import LEDGER, ROOT, live_schema, prefix_schema, real_frozen, run_cli
 
-from cortexdb._heal import Healed, HealRefusal, from_frozen, heal, needs_foreign_keys_off
+from cortexdb._heal import Healed, HealRefusal, from_frozen, heal
 from generator.healdata import heal_data
 
 FROZEN = real_frozen()
@@ -35,14 +35,13 @@ def _ledger(conn: sqlite3.Connection) -> list[int]:
 
 
 def heal_file(path: Path, database: str) -> Healed:
-    """What the apply loop does at adoption: foreign keys as needed, one write transaction, the
+    """What the apply loop does at adoption: foreign keys off, one write transaction, the
     heal, the finished migration's ledger row, commit."""
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         migrations = from_frozen(_entries(database), HEAL)
         applied = _ledger(conn)
-        off = needs_foreign_keys_off(migrations, applied)
-        conn.execute(f"PRAGMA foreign_keys = {'OFF' if off else 'ON'}")
+        conn.execute("PRAGMA foreign_keys = OFF")
         conn.execute("BEGIN IMMEDIATE")
         try:
             healed = heal(conn, LEDGER, migrations, applied, (sqlite3.Error,))
