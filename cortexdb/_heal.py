@@ -141,10 +141,15 @@ class Healed:
         return "; ".join(parts) or "schema matches the ledger"
 
 
-def from_frozen(entries: Iterable[Mapping[str, Any]], heal: Mapping[int, Any]) -> list[HealMigration]:
-    """The HealMigrations of frozen-module entries (one database's, in version order)."""
-    return [HealMigration(int(e["version"]), str(e["file"]), e["steps"], "foreign_keys_off" in e["flags"],
-                          heal[int(e["version"])]) for e in entries]
+def of_catalog(migrations: Iterable[Any], heal: Mapping[int, Any]) -> list[HealMigration] | None:
+    """The HealMigrations of one database's catalog migrations (`_catalog.Migration`), or None
+    when the build's HEAL lacks one of them (a module built without heal data for it)."""
+    found = []
+    for m in migrations:
+        if m.version not in heal:
+            return None
+        found.append(HealMigration(m.version, m.file, m.steps, m.foreign_keys_off, heal[m.version]))
+    return found
 
 
 def heal(conn: Any, ledger: str, migrations: Sequence[HealMigration], applied: Iterable[int],

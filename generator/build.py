@@ -34,6 +34,7 @@ class BuildResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     compiled: list[CompiledFile] = field(default_factory=list)
     proven: int = 0
+    heal: tuple[int, int] = (0, 0)  # (crash points healed, crash points) of the heal proof
     cached_summary: str | None = None  # set when the result came from the build cache
     cache_entry: str | None = None  # what the build cache should remember of this result, if anything
 
@@ -50,7 +51,8 @@ class BuildResult:
             f"{len(self.manifest.databases)} databases, {len(self.compiled)} migrations, "
             f"{statements} statements; findings: {counts[Severity.ERROR]} errors, "
             f"{counts[Severity.WARNING]} warnings, {counts[Severity.INFO]} info; "
-            f"proof: {self.proven}/{len(self.compiled)} migrations run twice unchanged"
+            f"proof: {self.proven}/{len(self.compiled)} migrations run twice unchanged; "
+            f"heal: {self.heal[0]}/{self.heal[1]} crash points healed"
         )
 
 
@@ -76,6 +78,8 @@ class DatabaseShare:
     diagnostics: list[Diagnostic]
     schema: tuple[SchemaRow, ...] | None
     proven: int
+    heal: dict[int, tuple[Any, ...]] = field(default_factory=dict)  # HEAL records, by version
+    healed: tuple[int, int] = (0, 0)  # (crash points healed, crash points)
 
 
 def build(project: Project, *, use_cache: bool = True, jobs: int | None = None) -> BuildResult:
@@ -120,6 +124,7 @@ def generate(project: Project, jobs: int | None = None) -> BuildResult:
     _reconcile_lock(project, result)
     schemas = {share.name: share.schema for share in shares if share.schema is not None}
     result.proven = sum(share.proven for share in shares)
+    result.heal = (sum(share.healed[0] for share in shares), sum(share.healed[1] for share in shares))
     result.diagnostics.sort()
     if result.failed:
         result.files.clear()  # nothing is written from a failed build
@@ -140,7 +145,9 @@ def generate(project: Project, jobs: int | None = None) -> BuildResult:
     ]
     header = {"manifest": manifest.path.name, "migrations_dir": _relative(manifest.migrations_dir, manifest.root),
               "source_hash": source_hash(project, result.compiled), "ledger": manifest.ledger}
-    result.files[manifest.output] = render_frozen(**header, databases=databases, migrations=migrations)
+    heal = {version: record for share in shares for version, record in share.heal.items()}
+    result.files[manifest.output] = render_frozen(**header, databases=databases, migrations=migrations,
+                                                  heal=[(version, heal[version]) for version in sorted(heal)])
     result.files[manifest.index_output] = render_index(**header, migrations=len(migrations), databases=[
         {"name": db.name, "file": db.file, "session": db.per_session,
          "fingerprint": index_fingerprint(manifest.ledger, db.name, migrations)}
@@ -190,7 +197,26 @@ def build_database(job: DatabaseJob) -> DatabaseShare:
         walked = _every_rejected_statement(compiled, [])
         lines = {(d.path, d.line) for d in walked}
         found = walked + [d for d in found if d not in rejected or (d.path, d.line) not in lines]
-    return DatabaseShare(job.name, compiled, diagnostics + found, schema, proven)
+    if errors(diagnostics + found):
+        return DatabaseShare(job.name, compiled, diagnostics + found, schema, proven)
+    heal, healed, refused = _heal(job, compiled)
+    return DatabaseShare(job.name, compiled, diagnostics + found + refused, schema, proven, heal, healed)
+
+
+def _heal(job: DatabaseJob, compiled: Sequence[CompiledFile]
+          ) -> tuple[dict[int, tuple[Any, ...]], tuple[int, int], list[Diagnostic]]:
+    """The heal data of a proven database (`HEAL`) and its heal proof: every crash point of the
+    original runner healed (healproof.py). Part of the build, so the build cache keeps it too."""
+    from .healdata import database_heal_data
+    from .healproof import HealProofInput, prove_database_heal
+
+    entries = [{"version": c.migration.version, "file": c.migration.file, "database": job.name,
+                "steps": c.steps, "flags": c.flags} for c in compiled]
+    heal = database_heal_data(job.ledger, entries)
+    inputs = [HealProofInput(c.migration.version, c.shown, entry, heal[c.migration.version])
+              for c, entry in zip(compiled, entries, strict=True)]
+    healed, points, found = prove_database_heal(inputs, job.ledger)
+    return heal, (healed, points), found
 
 
 def _every_rejected_statement(compiled: Sequence[CompiledFile], reported: Sequence[Diagnostic]) -> list[Diagnostic]:
@@ -209,7 +235,7 @@ def _every_rejected_statement(compiled: Sequence[CompiledFile], reported: Sequen
 def _warm_up() -> None:
     """Import and build what every share needs before the workers fork: sqlglot's tokenizer
     and parser, the proof."""
-    from . import prove  # noqa: F401
+    from . import healdata, healproof, prove  # noqa: F401
     from .analyze import analyze
 
     analyze("", "INSERT INTO t VALUES (1) ON CONFLICT DO NOTHING;")

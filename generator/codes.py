@@ -82,6 +82,10 @@ CODES: dict[str, Code] = {c.code: c for c in (
          "the proof on data: a statement fails on a database whose tables hold rows", _P),
     Code("MG202", "new-unique-key", _W, False,
          "warning: a UNIQUE index or constraint new on a table an earlier migration made", _P),
+    Code("MG210", "heal-crash-point", _W, False,
+         "the heal proof: a crash of the original runner after this statement (as left, or after its next "
+         "start) is refused by the heal (warning: `cortex db repair` is the way), or healed to another schema "
+         "or other rows (error)", _P),
     Code("MG300", "lock-unreadable", _E, False, "the lock cannot be read or has a malformed line", _K),
     Code("MG301", "lock-number-conflict", _E, False,
          "two branches added the same number: conflict markers left in the lock, a version locked twice, or a "

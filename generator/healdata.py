@@ -41,11 +41,11 @@ def heal_data(ledger: str, migrations: Sequence[Mapping[str, Any]]) -> dict[int,
     result: dict[int, tuple[Any, ...]] = {}
     for database in dict.fromkeys(str(m["database"]) for m in migrations):
         mine = [m for m in migrations if m["database"] == database]
-        result.update(_database(ledger, mine))
+        result.update(database_heal_data(ledger, mine))
     return result
 
 
-def _database(ledger: str, migrations: Sequence[Mapping[str, Any]]) -> dict[int, tuple[Any, ...]]:
+def database_heal_data(ledger: str, migrations: Sequence[Mapping[str, Any]]) -> dict[int, tuple[Any, ...]]:
     conn = sqlite3.connect(":memory:", isolation_level=None)
     conn.execute(f"CREATE TABLE {quote_identifier(ledger)} (version INTEGER PRIMARY KEY)")
     conn.execute("PRAGMA foreign_keys=OFF")
@@ -134,11 +134,3 @@ def _effect(sql: str, changes_schema: bool, created: set[str]) -> tuple[str, str
         # rows the first run changed no longer match. The heal proof checks this with rows.
         return RERUN, "", ""
     return ONCE, "", ""
-
-
-def render_heal(data: Mapping[int, tuple[Any, ...]]) -> str:
-    """The `HEAL = {...}` assignment for the frozen module: pure data, one migration a line."""
-    lines = ["HEAL = {"]
-    lines += [f"    {version}: {data[version]!r}," for version in sorted(data)]
-    lines.append("}")
-    return "\n".join(lines) + "\n"

@@ -29,7 +29,7 @@ from typing import Any
 
 from cortexdb._contract import RawStep, Step, execute_steps, quote_identifier, read_schema
 
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, Severity
 
 _SWALLOWED = ("duplicate column", "already exists")
 _LITERAL = re.compile(r"'((?:[^']|'')*)'")
@@ -41,26 +41,6 @@ class HealProofInput:
     path: str  # as shown in diagnostics
     entry: Mapping[str, Any]  # the frozen module's MIGRATIONS entry
     record: tuple[Any, ...]  # its HEAL record
-
-
-@dataclass(frozen=True)
-class HealProofResult:
-    healed: int
-    points: int
-    diagnostics: list[Diagnostic]
-
-    def summary(self) -> str:
-        return f"heal: {self.healed}/{self.points} crash points healed"
-
-
-def prove_heal(databases: Mapping[str, Sequence[HealProofInput]], ledger: str) -> HealProofResult:
-    healed = points = 0
-    diagnostics: list[Diagnostic] = []
-    for migrations in databases.values():
-        done, total, found = _prove_database(list(migrations), ledger)
-        healed, points = healed + done, points + total
-        diagnostics += found
-    return HealProofResult(healed, points, diagnostics)
 
 
 @dataclass(frozen=True)
@@ -114,7 +94,10 @@ class _Healer:
         self.child.wait()
 
 
-def _prove_database(migrations: list[HealProofInput], ledger: str) -> tuple[int, int, list[Diagnostic]]:
+def prove_database_heal(migrations: list[HealProofInput], ledger: str) -> tuple[int, int, list[Diagnostic]]:
+    """One database's heal proof: (crash points healed, crash points, MG210 findings)."""
+    if not migrations:
+        return 0, 0, []
     with tempfile.TemporaryDirectory(prefix="cortexdb-heal-proof-") as folder:
         healer = _Healer(ledger, migrations, folder)
         try:
@@ -144,9 +127,11 @@ def _prove_with(healer: _Healer, migrations: list[HealProofInput],
                 else:
                     line = Step(inputs[index].steps[after - 1]).line
                     state = "after its next start" if restart else "as the crash left it"
+                    # A refusal leaves the database untouched for `cortex db repair`: a warning.
+                    # A heal that ends with another schema or other rows is an error.
                     diagnostics.append(Diagnostic(migration.path, line, 1, "MG210",
                                                   f"a crash of the original runner after this statement, "
-                                                  f"{state}, is not healed: {problem}"))
+                                                  f"{state}, is not healed: {problem[0]}", problem[1]))
         _original(base, ledger, migration, len(inputs[index].steps))
     base.close()
     return healed, points, diagnostics
@@ -154,7 +139,7 @@ def _prove_with(healer: _Healer, migrations: list[HealProofInput],
 
 def _crash_point(healer: _Healer, base: sqlite3.Connection, ledger: str, migrations: list[HealProofInput],
                  inputs: list[_Steps], index: int, after: int, restart: bool,
-                 expected: tuple[Any, Any]) -> str | None:
+                 expected: tuple[Any, Any]) -> tuple[str, Severity] | None:
     work = _copy(base)
     try:
         _original(work, ledger, migrations[index], after, record=False)
@@ -165,19 +150,19 @@ def _crash_point(healer: _Healer, base: sqlite3.Connection, ledger: str, migrati
         applied = [int(row[0]) for row in work.execute(f"SELECT version FROM {quote_identifier(ledger)}")]
         work, refusal, resumed = healer.heal(work, applied)
         if refusal is not None:
-            return refusal
+            return refusal, Severity.WARNING
         if resumed is not None:
             applied.append(resumed)
         try:
             _apply_rest(work, ledger, inputs, applied)
         except sqlite3.Error as error:
-            return f"applying the later migrations failed after the heal: {error}"
+            return f"applying the later migrations failed after the heal: {error}", Severity.ERROR
         schema, counts = read_schema(work, ledger), _counts(work, ledger)
         if schema != expected[0]:
-            return "the healed schema differs from the proven one"
+            return "the healed schema differs from the proven one", Severity.ERROR
         lost = sorted(t for t, n in expected[1].items() if counts.get(t, 0) != n)
         if lost:
-            return f"rows differ from a clean run in table(s) {', '.join(lost[:3])}"
+            return f"rows differ from a clean run in table(s) {', '.join(lost[:3])}", Severity.ERROR
         return None
     finally:
         work.close()

@@ -17,7 +17,8 @@ import pytest
 from legacy import Crash, build_crashed_data_dir, databases_of, legacy_statements, migrations_of
 from runtime_support import LEDGER, ROOT, live_schema, prefix_schema, real_frozen, run_cli
 
-from cortexdb._heal import Healed, HealRefusal, from_frozen, heal
+from cortexdb._catalog import load_catalog
+from cortexdb._heal import Healed, HealRefusal, heal, of_catalog
 from generator.healdata import heal_data
 
 FROZEN = real_frozen()
@@ -39,7 +40,8 @@ def heal_file(path: Path, database: str) -> Healed:
     heal, the finished migration's ledger row, commit."""
     conn = sqlite3.connect(path, isolation_level=None)
     try:
-        migrations = from_frozen(_entries(database), HEAL)
+        migrations = of_catalog(load_catalog(FROZEN).databases[database].migrations, HEAL)
+        assert migrations is not None
         applied = _ledger(conn)
         conn.execute("PRAGMA foreign_keys = OFF")
         conn.execute("BEGIN IMMEDIATE")

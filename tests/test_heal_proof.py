@@ -4,14 +4,16 @@ unguarded files allowed in its manifest, where the original runner's crashes do 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from project import generator, load_frozen, write_project
 from runtime_support import real_frozen
 
+from generator.diagnostics import Diagnostic
 from generator.healdata import heal_data
-from generator.healproof import HealProofInput, HealProofResult, prove_heal
+from generator.healproof import HealProofInput, prove_database_heal
 
 _ALLOW_ALL = {code: "adopted from CortexPrism: it ran once" for code in
               ("MG001", "MG002", "MG004", "MG005", "MG006", "MG007", "MG010")}
@@ -38,13 +40,29 @@ UNGUARDED = {
 }
 
 
+@dataclass(frozen=True)
+class HealProofResult:
+    healed: int
+    points: int
+    diagnostics: list[Diagnostic]
+
+    def summary(self) -> str:
+        """As the build summary ends (generator/build.py)."""
+        return f"heal: {self.healed}/{self.points} crash points healed"
+
+
 def _prove(frozen: Any) -> HealProofResult:
     heal = heal_data(frozen.LEDGER, frozen.MIGRATIONS)
     databases: dict[str, list[HealProofInput]] = {}
     for entry in frozen.MIGRATIONS:
         databases.setdefault(entry["database"], []).append(
             HealProofInput(entry["version"], f"migrations/{entry['file']}", entry, heal[entry["version"]]))
-    return prove_heal(databases, frozen.LEDGER)
+    healed = points = 0
+    diagnostics: list[Diagnostic] = []
+    for inputs in databases.values():
+        done, total, found = prove_database_heal(inputs, frozen.LEDGER)
+        healed, points, diagnostics = healed + done, points + total, diagnostics + found
+    return HealProofResult(healed, points, diagnostics)
 
 
 def _built(tmp_path: Path, files: Mapping[str, str]) -> Any:
