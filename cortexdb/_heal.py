@@ -180,12 +180,16 @@ def heal(conn: Any, ledger: str, migrations: Sequence[HealMigration], applied: I
     counts = {key: _count(conn, name) for key, (name, _) in schema.items() if key.startswith("table|")}
     violations = _violations(conn)
     completed: list[tuple[int, int]] = []
+    facts: set[str] | None = None
     last = migrations[recorded - 1].version if recorded else 0
     # Even a proven schema may lack a recorded migration's seed rows (see `_unfilled`).
     for migration in migrations[:recorded]:
-        start = _complete(conn, ledger, migration, last, errors, full=live not in chain)
+        if facts is None:
+            facts = live_facts(conn, ledger)  # read again only after a completion ran steps
+        start = _complete(conn, facts, migration, last, errors, full=live not in chain)
         if start is not None:
             completed.append((migration.version, start))
+            facts = None
     if completed or live not in chain:
         schema = schema_objects(conn, ledger)
         live = objects_digest(schema, known)
@@ -226,14 +230,13 @@ def _after(migrations: Sequence[HealMigration], count: int) -> str:
     return schema_digest(())
 
 
-def _complete(conn: Any, ledger: str, migration: HealMigration, last: int,
+def _complete(conn: Any, facts: set[str], migration: HealMigration, last: int,
               errors: tuple[type[BaseException], ...], full: bool) -> int | None:
     """Run the steps of a recorded migration that did not run; the first one run, or None.
 
     Unless `full` (the live schema is one the ledger's state proves, or one partway through
     the pending migration, whose first steps may have removed what this one made), only its
     unfilled seed rows are looked for."""
-    facts = live_facts(conn, ledger)
     status: list[bool | None] = []  # per step: ran, did not run, or no evidence
     for _, _, _, _, marks, removes in migration.records:
         alive = [fact for fact, kill in marks if kill == 0 or kill > last]
@@ -493,6 +496,7 @@ def _serve() -> None:
         path, applied = ast.literal_eval(line)
         conn = sqlite3.connect(path, isolation_level=None)
         try:
+            conn.execute("PRAGMA synchronous = OFF")  # a scratch file: nothing to make durable
             conn.execute("PRAGMA foreign_keys = OFF")  # as the apply loop heals (see `heal`)
             conn.execute("BEGIN IMMEDIATE")
             try:

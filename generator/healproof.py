@@ -76,6 +76,7 @@ class _Healer:
         if os.path.exists(self.path):
             os.remove(self.path)
         target = sqlite3.connect(self.path, isolation_level=None)
+        target.execute("PRAGMA synchronous = OFF")  # a scratch file: nothing to make durable
         conn.backup(target)
         target.close()
         conn.close()
