@@ -460,13 +460,25 @@ def _mismatch(conn: Any, ledger: str, migrations: Sequence[HealMigration], recor
             expected -= {fact for fact, _ in record[5]}
             expected -= {fact for fact, kill in record[4] if kill == TRANSIENT}
     facts = {fact for fact in live_facts(conn, ledger) if _fact_name(fact) in known}
+    # A table is told by its columns (any ADD COLUMN changes its SQL), not by its SQL's hash.
+    by_columns = {fact.split("|")[1] for fact in expected | facts if fact.startswith("c|")}
+    expected = {fact for fact in expected if not _table_sql(fact, by_columns)}
+    facts = {fact for fact in facts if not _table_sql(fact, by_columns)}
     missing = sorted(_describe(fact) for fact in expected - facts)
     extra = sorted(_describe(fact) for fact in facts - expected)
-    problems = [f"missing {m}" for m in missing] + [f"unexpected {e}" for e in extra]
+    changed = sorted(set(missing) & set(extra))  # there, with another definition
+    problems = [f"another definition of {c}" for c in changed]
+    problems += [f"missing {m}" for m in missing if m not in changed]
+    problems += [f"unexpected {e}" for e in extra if e not in changed]
     shown = "; ".join(problems[:4]) + ("; ..." if len(problems) > 4 else "")
     tried = f" (after completing {', '.join(str(v) for v, _ in completed)})" if completed else ""
     return HealRefusal("definition", f"the schema is not one the build proves {at}{tried}: "
-                       f"{shown or 'it differs'}; {_REPAIR}", [p.split(" ", 2)[-1] for p in problems])
+                       f"{shown or 'it differs'}; {_REPAIR}", [p.rsplit(" ", 1)[-1] for p in problems])
+
+
+def _table_sql(fact: str, tables: set[str]) -> bool:
+    parts = fact.split("|")
+    return parts[0] == "o" and parts[1] == "table" and parts[2] in tables
 
 
 def _fact_name(fact: str) -> str:
