@@ -494,21 +494,32 @@ def _describe(fact: str) -> str:
 def _serve() -> None:
     """`python -m cortexdb._heal`, the build's heal proof asking this runtime's heal.
 
-    First line on stdin: repr of (ledger, [(version, file, steps, foreign_keys_off, HEAL record)]);
-    then one request a line, repr of (database file, ledger versions): the file is healed in one
-    write transaction, foreign keys set as the apply loop sets them, and committed; the answer,
-    one line: repr of ("healed", resumed version or None) or ("refused", the one-line message)."""
+    Frames on stdin, each an 8-byte length and its bytes: first repr of (ledger, [(version, file,
+    steps, foreign_keys_off, HEAL record)]); then per request repr of the ledger's versions and
+    the database, serialized. It is healed in one write transaction, foreign keys off as the
+    apply loop heals, and committed; the answer, two frames: repr of ("healed", resumed version
+    or None) or ("refused", the one-line message), and the database serialized again."""
     import ast
     import sqlite3
     import sys
 
-    ledger, raw = ast.literal_eval(sys.stdin.readline())
+    def read() -> bytes | None:
+        head = sys.stdin.buffer.read(8)
+        return sys.stdin.buffer.read(int.from_bytes(head, "big")) if len(head) == 8 else None
+
+    def write(frame: bytes) -> None:
+        sys.stdout.buffer.write(len(frame).to_bytes(8, "big") + frame)
+
+    first = read()
+    assert first is not None
+    ledger, raw = ast.literal_eval(first.decode())
     migrations = [HealMigration(*entry) for entry in raw]
-    for line in sys.stdin:
-        path, applied = ast.literal_eval(line)
-        conn = sqlite3.connect(path, isolation_level=None)
+    while (request := read()) is not None:
+        applied, data = ast.literal_eval(request.decode()), read()
+        assert data is not None
+        conn = sqlite3.connect(":memory:", isolation_level=None)
         try:
-            conn.execute("PRAGMA synchronous = OFF")  # a scratch file: nothing to make durable
+            conn.deserialize(data)
             conn.execute("PRAGMA foreign_keys = OFF")  # as the apply loop heals (see `heal`)
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -518,9 +529,11 @@ def _serve() -> None:
             except HealRefusal as refusal:
                 conn.execute("ROLLBACK")
                 answer = ("refused", refusal.message)
+            write(repr(answer).encode())
+            write(conn.serialize())
         finally:
             conn.close()
-        print(repr(answer), flush=True)
+        sys.stdout.buffer.flush()
 
 
 if __name__ == "__main__":

@@ -78,8 +78,6 @@ class DatabaseShare:
     diagnostics: list[Diagnostic]
     schema: tuple[SchemaRow, ...] | None
     proven: int
-    heal: dict[int, tuple[Any, ...]] = field(default_factory=dict)  # HEAL records, by version
-    healed: tuple[int, int] = (0, 0)  # (crash points healed, crash points)
 
 
 def build(project: Project, *, use_cache: bool = True, jobs: int | None = None) -> BuildResult:
@@ -124,10 +122,18 @@ def generate(project: Project, jobs: int | None = None) -> BuildResult:
     _reconcile_lock(project, result)
     schemas = {share.name: share.schema for share in shares if share.schema is not None}
     result.proven = sum(share.proven for share in shares)
-    result.heal = (sum(share.healed[0] for share in shares), sum(share.healed[1] for share in shares))
     result.diagnostics.sort()
     if result.failed:
         result.files.clear()  # nothing is written from a failed build
+        return result
+    # Only a build without errors is heal-proven: a failed build writes nothing to heal with.
+    heals = parallel_map(heal_database, [(job, share.compiled) for job, share in zip(jobs_by_database, shares,
+                                                                                  strict=True)],
+                         sizes, jobs, warm_up=_warm_up)
+    result.heal = (sum(h.healed for h in heals), sum(h.points for h in heals))
+    result.diagnostics = sorted(result.diagnostics + [d for h in heals for d in h.diagnostics])
+    if result.failed:
+        result.files.clear()
         return result
 
     by_file = {c.migration.file: c for c in result.compiled}
@@ -145,7 +151,7 @@ def generate(project: Project, jobs: int | None = None) -> BuildResult:
     ]
     header = {"manifest": manifest.path.name, "migrations_dir": _relative(manifest.migrations_dir, manifest.root),
               "source_hash": source_hash(project, result.compiled), "ledger": manifest.ledger}
-    heal = {version: record for share in shares for version, record in share.heal.items()}
+    heal = {version: record for h in heals for version, record in h.heal.items()}
     result.files[manifest.output] = render_frozen(**header, databases=databases, migrations=migrations,
                                                   heal=[(version, heal[version]) for version in sorted(heal)])
     result.files[manifest.index_output] = render_index(**header, migrations=len(migrations), databases=[
@@ -197,26 +203,34 @@ def build_database(job: DatabaseJob) -> DatabaseShare:
         walked = _every_rejected_statement(compiled, [])
         lines = {(d.path, d.line) for d in walked}
         found = walked + [d for d in found if d not in rejected or (d.path, d.line) not in lines]
-    if errors(diagnostics + found):
-        return DatabaseShare(job.name, compiled, diagnostics + found, schema, proven)
-    heal, healed, refused = _heal(job, compiled)
-    return DatabaseShare(job.name, compiled, diagnostics + found + refused, schema, proven, heal, healed)
+    return DatabaseShare(job.name, compiled, diagnostics + found, schema, proven)
 
 
-def _heal(job: DatabaseJob, compiled: Sequence[CompiledFile]
-          ) -> tuple[dict[int, tuple[Any, ...]], tuple[int, int], list[Diagnostic]]:
+@dataclass(frozen=True)
+class HealShare:
+    """What healing one proven database needs and proved: its HEAL records, by version, and
+    its heal proof (crash points healed, crash points, MG210 findings)."""
+
+    heal: dict[int, tuple[Any, ...]]
+    healed: int
+    points: int
+    diagnostics: list[Diagnostic]
+
+
+def heal_database(item: tuple[DatabaseJob, list[CompiledFile]]) -> HealShare:
     """The heal data of a proven database (`HEAL`) and its heal proof: every crash point of the
-    original runner healed (healproof.py). Part of the build, so the build cache keeps it too."""
+    original runner healed (healproof.py). A stage of the build, so the build cache keeps it."""
     from .healdata import database_heal_data
     from .healproof import HealProofInput, prove_database_heal
 
+    job, compiled = item
     entries = [{"version": c.migration.version, "file": c.migration.file, "database": job.name,
                 "steps": c.steps, "flags": c.flags} for c in compiled]
     heal = database_heal_data(job.ledger, entries)
     inputs = [HealProofInput(c.migration.version, c.shown, entry, heal[c.migration.version])
               for c, entry in zip(compiled, entries, strict=True)]
     healed, points, found = prove_database_heal(inputs, job.ledger)
-    return heal, (healed, points), found
+    return HealShare(heal, healed, points, found)
 
 
 def _every_rejected_statement(compiled: Sequence[CompiledFile], reported: Sequence[Diagnostic]) -> list[Diagnostic]:
