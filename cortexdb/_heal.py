@@ -177,8 +177,7 @@ def heal(conn: Any, ledger: str, migrations: Sequence[HealMigration], applied: I
     schema = schema_objects(conn, ledger)
     unknown = sorted(name for key, (name, _) in schema.items() if key not in known)
     live = objects_digest(schema, known)
-    counts = {key: _count(conn, name) for key, (name, _) in schema.items() if key.startswith("table|")}
-    violations = _violations(conn)
+    run = _Runner(conn, errors, migrations)
     completed: list[tuple[int, int]] = []
     facts: set[str] | None = None
     last = migrations[recorded - 1].version if recorded else 0
@@ -186,7 +185,7 @@ def heal(conn: Any, ledger: str, migrations: Sequence[HealMigration], applied: I
     for migration in migrations[:recorded]:
         if facts is None:
             facts = live_facts(conn, ledger)  # read again only after a completion ran steps
-        start = _complete(conn, facts, migration, last, errors, full=live not in chain)
+        start = _complete(conn, facts, migration, last, run, full=live not in chain)
         if start is not None:
             completed.append((migration.version, start))
             facts = None
@@ -205,14 +204,36 @@ def heal(conn: Any, ledger: str, migrations: Sequence[HealMigration], applied: I
     if pending is not None and live != before:
         start = _resume_point(conn, pending, [q for q, digest in enumerate(chain) if digest == live])
         if start < len(pending.steps):
-            _run(conn, pending, range(start, len(pending.steps)), errors, "finishing")
+            run(pending, range(start, len(pending.steps)), "finishing")
         if objects_digest(schema_objects(conn, ledger), known) != chain[-1]:
             raise HealRefusal("definition", f"finishing migration {pending.label} from {pending.line(start)} "
                               f"did not give its proven schema; {_REPAIR}", [pending.file])
         resumed = (pending.version, start)
-    _check_rows(conn, counts, migrations, completed, resumed)
-    _check_violations(violations, _violations(conn))
+    if run.violations is not None:  # steps ran: check what they did
+        _check_rows(conn, run.counts, migrations, completed, resumed)
+        _check_violations(run.violations, _violations(conn))
     return Healed(completed, resumed, unknown)
+
+
+class _Runner:
+    """Runs a migration's steps for the heal. Before the first, it reads what the final checks
+    compare with (rows of the tables a rebuild renames, foreign-key violations): a heal that
+    runs nothing reads only the schema, even on a large database."""
+
+    def __init__(self, conn: Any, errors: tuple[type[BaseException], ...],
+                 migrations: Sequence[HealMigration]) -> None:
+        self.conn = conn
+        self.errors = errors
+        self.renamed = sorted({name_key(str(record[k])) for m in migrations for record in m.records
+                               if record[1] == RENAME for k in (2, 3)})
+        self.counts: dict[str, int] = {}
+        self.violations: dict[tuple[str, str], int] | None = None
+
+    def __call__(self, migration: HealMigration, indexes: Iterable[int], doing: str) -> None:
+        if self.violations is None:
+            self.counts = {f"table|{name}": _count(self.conn, name) for name in self.renamed}
+            self.violations = _violations(self.conn)
+        _run(self.conn, migration, indexes, self.errors, doing)
 
 
 def _recorded(migrations: Sequence[HealMigration], done: set[int]) -> int:
@@ -230,8 +251,8 @@ def _after(migrations: Sequence[HealMigration], count: int) -> str:
     return schema_digest(())
 
 
-def _complete(conn: Any, facts: set[str], migration: HealMigration, last: int,
-              errors: tuple[type[BaseException], ...], full: bool) -> int | None:
+def _complete(conn: Any, facts: set[str], migration: HealMigration, last: int, run: _Runner,
+              full: bool) -> int | None:
     """Run the steps of a recorded migration that did not run; the first one run, or None.
 
     Unless `full` (the live schema is one the ledger's state proves, or one partway through
@@ -249,19 +270,18 @@ def _complete(conn: Any, facts: set[str], migration: HealMigration, last: int,
         else:
             status.append(None)
     if False not in status:
-        return _unfilled(conn, migration, status, errors)
+        return _unfilled(conn, migration, status, run)
     if not full:
         return None
     absent = status.index(False)
     start = max((i + 1 for i in range(absent) if status[i]), default=0)
     start = _decide(conn, migration, start, absent)
     todo = [i for i in range(start, len(migration.steps)) if not _undone(migration.records[i], last)]
-    _run(conn, migration, todo, errors, "completing")
+    run(migration, todo, "completing")
     return start
 
 
-def _unfilled(conn: Any, migration: HealMigration, status: Sequence[bool | None],
-              errors: tuple[type[BaseException], ...]) -> int | None:
+def _unfilled(conn: Any, migration: HealMigration, status: Sequence[bool | None], run: _Runner) -> int | None:
     """Every schema effect is there, but the crash may have come right before the INSERT that
     fills a table this migration created (its seed rows): the schema cannot show that, its rows
     can. After the last step with evidence, when only such fills and steps whose second run
@@ -273,7 +293,7 @@ def _unfilled(conn: Any, migration: HealMigration, status: Sequence[bool | None]
         return None
     if not any(record[1] == FRESH and not _count(conn, record[2]) for record in tail):
         return None
-    _run(conn, migration, range(ran + 1, len(migration.steps)), errors, "completing")
+    run(migration, range(ran + 1, len(migration.steps)), "completing")
     return ran + 1
 
 
