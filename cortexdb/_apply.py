@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 
 from ._catalog import check_steps
-from ._contract import Step, create_ledger_statement, fingerprint
+from ._contract import Step, create_ledger_statement, fingerprint, user_version_statement
 from ._contract import record as record_statements
 from ._errors import TIMED_OUT, CommitUnconfirmed, CortexDBError, ForeignKeyViolationError, MigrationFailedError
 from ._plan import make_plan
@@ -23,7 +23,9 @@ if TYPE_CHECKING:
     from typing import Any, Protocol
 
     from ._catalog import Catalog, DatabaseSpec, Migration
+    from ._heal import Healed
     from ._inspect import Snapshot
+    from ._plan import Plan
 
     #: The ledger row and fingerprint statements, with their parameters (`_ledger.record`).
     Record = Sequence[tuple[str, Sequence[Any]]]
@@ -71,6 +73,21 @@ if TYPE_CHECKING:
         def close(self) -> None:
             """Roll back what is open and close; never raises (the error being raised wins)."""
 
+    #: The heal, run on the backend's connection in its write transaction with the errors its
+    #: driver raises for a failed statement (`_heal.heal` with the migrations bound).
+    HealWork = Callable[[Any, tuple[type[BaseException], ...]], Healed]
+
+    class Healing(Protocol):
+        """What a backend that heals (a local file) offers besides `Backend`."""
+
+        def user_version(self) -> int:
+            """Under the lock: `PRAGMA user_version`, the fingerprint the ledger was written with."""
+
+        def heal(self, work: HealWork, record: Callable[[Healed], Record]) -> Healed | None:
+            """Under the lock, foreign keys off: `work`, then `record` of what it did, COMMIT
+            (nothing changed: ROLLBACK). None, nothing done: it ended the transaction to change
+            a setting or take the backup first; start over."""
+
 log = logging.getLogger("cortexdb")
 
 #: How many times one migration is tried when the server ends its transaction (sqld aborts
@@ -82,20 +99,25 @@ RETRY_DELAY = 0.05  # seconds before the second attempt; doubled each time, jitt
 class Outcome:
     """What applying did to one database."""
 
-    __slots__ = ("adopted", "applied", "backed_up")
+    __slots__ = ("adopted", "applied", "backed_up", "healed")
 
     def __init__(self) -> None:
         self.applied: list[int] = []
         self.adopted = False  # nothing was pending; the fingerprint was written (legacy database)
         self.backed_up = False
+        self.healed = ""  # what healing on adoption did (`Healed.describe`); "" when nothing
 
 
 def apply_pending(catalog: Catalog, spec: DatabaseSpec, backend: Backend) -> Outcome:
     """Bring the database behind `backend` up to date with `spec`'s migrations."""
     for migration in spec.migrations:
         check_steps(migration, catalog.source)
+    # Only a local file heals: on a server each heal query would be a round trip, inside the
+    # write transaction sqld aborts after 5 s. A server database is adopted as before.
+    heals = catalog.heal is not None and hasattr(backend, "heal")
+    healing: Healing | None = backend if heals else None  # type: ignore[assignment]
     try:
-        return _Migrator(backend, spec, catalog.ledger).run()
+        return _Migrator(backend, spec, catalog.ledger, healing, catalog.heal).run()
     finally:
         backend.close()
 
@@ -111,8 +133,12 @@ class _Migrator:
     between transactions, and the loop starts over.
     """
 
-    def __init__(self, backend: Backend, spec: DatabaseSpec, ledger: str) -> None:
+    def __init__(self, backend: Backend, spec: DatabaseSpec, ledger: str, healing: Healing | None = None,
+                 heal_data: dict[int, Any] | None = None) -> None:
         self.backend = backend
+        self.healing = healing
+        self.heal_data = heal_data
+        self.heal_checked = healing is None  # the first locked read of a ledger decides, once a run
         self.spec = spec
         self.location = backend.location
         self.ledger = ledger
@@ -146,6 +172,8 @@ class _Migrator:
             raise refusal
         if self.committing is not None:
             self._settle_commit(plan.applied)
+        if not self.heal_checked and not self._heal(rows, plan):
+            return False
         if not plan.pending:
             self._finish()
             return True
@@ -176,6 +204,56 @@ class _Migrator:
         self.outcome.backed_up = self.backend.backed_up
         log.info("%s: applied %s", self.location, migration.label)
         return True
+
+    def _heal(self, rows: list[tuple[int, str]], plan: Plan) -> bool:
+        """Healing on adoption (`_heal`): a ledger cortexdb did not write (its rows' fingerprint is
+        not the one `user_version` holds: the original runner's, or an older cortexdb's) may claim
+        more than its schema has, or sit beside a migration the original runner half-applied.
+        Checked once, before anything newer is applied. True: nothing to do, go on in this
+        transaction; False: start over (healed and committed, or a setting changed first)."""
+        healing = self.healing
+        assert healing is not None
+        value = fingerprint(self.ledger, self.spec.name, [m.ledger_key for m in plan.applied])
+        if not rows or healing.user_version() == value:
+            self.heal_checked = True
+            return True
+        if self.foreign_keys_on:
+            # As for a `foreign_keys_off` migration: a completion may rebuild a table.
+            self.backend.set_foreign_keys(False)
+            self.foreign_keys_on = False
+            return False
+        from . import _heal
+
+        assert self.heal_data is not None
+        migrations = _heal.of_catalog(self.spec.migrations, self.heal_data)
+        if migrations is None:
+            self.heal_checked = True  # a build whose HEAL lacks this database's migrations
+            return True
+        applied = [m.version for m in plan.applied]
+        by_version = {m.version: m for m in self.spec.migrations}
+
+        def work(conn: Any, errors: tuple[type[BaseException], ...]) -> Healed:
+            return _heal.heal(conn, self.ledger, migrations, applied, errors)
+
+        def record(healed: Healed) -> Record:
+            if healed.resumed is None:  # the ledger is unchanged: mark it as checked
+                return [(user_version_statement(value), ())]
+            finished = by_version[healed.resumed[0]]
+            done = sorted([*plan.applied, finished], key=lambda m: m.version)
+            return record_statements(self.ledger, finished,
+                                     fingerprint(self.ledger, self.spec.name, [m.ledger_key for m in done]))
+
+        healed = healing.heal(work, record)
+        if healed is None:
+            return False
+        self.heal_checked = True
+        self.outcome.backed_up = self.backend.backed_up
+        if healed.changed:
+            self.outcome.healed = healed.describe()
+            if healed.resumed is not None:
+                self.outcome.applied.append(healed.resumed[0])
+            log.warning("%s: healed on adoption: %s", self.location, self.outcome.healed)
+        return False
 
     def _finish(self) -> None:
         # Everything recorded and matching. A database adopted from the original system

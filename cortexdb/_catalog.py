@@ -104,15 +104,19 @@ class DatabaseSpec(DatabaseEntry):
 class Catalog:
     """The validated content of a frozen module."""
 
-    __slots__ = ("databases", "ledger", "source", "source_hash")
+    __slots__ = ("databases", "heal", "ledger", "source", "source_hash")
 
     def __init__(
-        self, ledger: str, databases: dict[str, DatabaseSpec], source: str, source_hash: object = None
+        self, ledger: str, databases: dict[str, DatabaseSpec], source: str, source_hash: object = None,
+        heal: object = None,
     ) -> None:
         self.ledger = ledger
         self.databases = databases
         self.source = source
         self.source_hash = source_hash
+        # The build's heal data (`HEAL`, layout in `_heal`), read only when a ledger cortexdb did
+        # not write is adopted; a module built without it (or a hand-made one) heals nothing.
+        self.heal = heal if isinstance(heal, dict) else None
 
     def select(self, names: Iterable[str] | None = None) -> list[DatabaseSpec]:
         """The named databases (all when `names` is None), in catalog order."""
@@ -209,7 +213,7 @@ def _build(frozen: object, source: str) -> Catalog:
             migrations=own,
             fingerprint=fingerprint(ledger, name, [m.ledger_key for m in own]),
         )
-    return Catalog(ledger, specs, source, getattr(frozen, "SOURCE_HASH", None))
+    return Catalog(ledger, specs, source, getattr(frozen, "SOURCE_HASH", None), getattr(frozen, "HEAL", None))
 
 
 def _migration(entry: object, bad: Callable[[str], FrozenModuleError]) -> Migration:

@@ -194,3 +194,51 @@ def record(ledger: str, migration: Any, fingerprint: int) -> list[tuple[str, tup
 
 def user_version_statement(value: int) -> str:
     return f"PRAGMA user_version = {int(value)}"
+
+
+# --- the heal data (`HEAL`, layout in `cortexdb/_heal.py`): what a schema is, for both sides ---
+# The build (`generator/healdata.py`) reads these after every compiled step on a scratch
+# database; the runtime's heal reads them from the live one: one definition, so they agree.
+
+#: A step's effect: changes the schema, renames a table, fills a table this migration created,
+#: changes no schema and a second run changes nothing, changes no schema and must run once.
+SCHEMA, RENAME, FRESH, RERUN, ONCE = "s", "r", "f", "=", "1"
+#: A fact a step makes that is gone again by the end of its migration.
+TRANSIENT = -1
+_FACTS_QUERY = (
+    "SELECT m.name, p.name FROM sqlite_master AS m, pragma_table_info(m.name) AS p "
+    "WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND m.name != ?"
+)
+
+
+def _hash(text: str, length: int) -> str:
+    import hashlib  # only the heal and the build need it: never imported on the up-to-date path
+
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def schema_objects(conn: Any, ledger: str) -> dict[str, tuple[str, str]]:
+    """The live schema: "type|name key" -> (name, SQL)."""
+    return {f"{kind}|{name_key(name)}": (name, sql or "") for kind, name, _, sql in read_schema(conn, ledger)}
+
+
+def schema_digest(rows: Iterable[str]) -> str:
+    return _hash("\n".join(sorted(rows)), 12)
+
+
+def objects_digest(objects: dict[str, tuple[str, str]], known: set[str]) -> str:
+    """The digest of the objects whose key is in `known`."""
+    return schema_digest(f"{key}|{sql}" for key, (_, sql) in objects.items() if key in known)
+
+
+def digest_of(conn: Any, ledger: str) -> str:
+    """The digest of the whole schema (the build's, for each step)."""
+    objects = schema_objects(conn, ledger)
+    return objects_digest(objects, set(objects))
+
+
+def live_facts(conn: Any, ledger: str) -> set[str]:
+    """Every object with its SQL ("o|type|name|hash") and every table column ("c|table|column")."""
+    facts = {f"o|{key}|{_hash(sql, 8)}" for key, (_, sql) in schema_objects(conn, ledger).items()}
+    facts |= {f"c|{name_key(str(t))}|{name_key(str(c))}" for t, c in conn.execute(_FACTS_QUERY, (ledger,))}
+    return facts

@@ -34,6 +34,7 @@ class BuildResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     compiled: list[CompiledFile] = field(default_factory=list)
     proven: int = 0
+    heal: tuple[int, int] = (0, 0)  # (crash points healed, crash points) of the heal proof
     cached_summary: str | None = None  # set when the result came from the build cache
     cache_entry: str | None = None  # what the build cache should remember of this result, if anything
 
@@ -50,7 +51,8 @@ class BuildResult:
             f"{len(self.manifest.databases)} databases, {len(self.compiled)} migrations, "
             f"{statements} statements; findings: {counts[Severity.ERROR]} errors, "
             f"{counts[Severity.WARNING]} warnings, {counts[Severity.INFO]} info; "
-            f"proof: {self.proven}/{len(self.compiled)} migrations run twice unchanged"
+            f"proof: {self.proven}/{len(self.compiled)} migrations run twice unchanged; "
+            f"heal: {self.heal[0]}/{self.heal[1]} crash points healed"
         )
 
 
@@ -124,6 +126,15 @@ def generate(project: Project, jobs: int | None = None) -> BuildResult:
     if result.failed:
         result.files.clear()  # nothing is written from a failed build
         return result
+    # Only a build without errors is heal-proven: a failed build writes nothing to heal with.
+    heals = parallel_map(heal_database, [(job, share.compiled) for job, share in zip(jobs_by_database, shares,
+                                                                                  strict=True)],
+                         sizes, jobs, warm_up=_warm_up)
+    result.heal = (sum(h.healed for h in heals), sum(h.points for h in heals))
+    result.diagnostics = sorted(result.diagnostics + [d for h in heals for d in h.diagnostics])
+    if result.failed:
+        result.files.clear()
+        return result
 
     by_file = {c.migration.file: c for c in result.compiled}
     databases = [
@@ -140,7 +151,9 @@ def generate(project: Project, jobs: int | None = None) -> BuildResult:
     ]
     header = {"manifest": manifest.path.name, "migrations_dir": _relative(manifest.migrations_dir, manifest.root),
               "source_hash": source_hash(project, result.compiled), "ledger": manifest.ledger}
-    result.files[manifest.output] = render_frozen(**header, databases=databases, migrations=migrations)
+    heal = {version: record for h in heals for version, record in h.heal.items()}
+    result.files[manifest.output] = render_frozen(**header, databases=databases, migrations=migrations,
+                                                  heal=[(version, heal[version]) for version in sorted(heal)])
     result.files[manifest.index_output] = render_index(**header, migrations=len(migrations), databases=[
         {"name": db.name, "file": db.file, "session": db.per_session,
          "fingerprint": index_fingerprint(manifest.ledger, db.name, migrations)}
@@ -204,6 +217,33 @@ def build_database(job: DatabaseJob) -> DatabaseShare:
     return DatabaseShare(job.name, compiled, diagnostics + found, schema, proven)
 
 
+@dataclass(frozen=True)
+class HealShare:
+    """What healing one proven database needs and proved: its HEAL records, by version, and
+    its heal proof (crash points healed, crash points, MG210 findings)."""
+
+    heal: dict[int, tuple[Any, ...]]
+    healed: int
+    points: int
+    diagnostics: list[Diagnostic]
+
+
+def heal_database(item: tuple[DatabaseJob, list[CompiledFile]]) -> HealShare:
+    """The heal data of a proven database (`HEAL`) and its heal proof: every crash point of the
+    original runner healed (healproof.py). A stage of the build, so the build cache keeps it."""
+    from .healdata import database_heal_data
+    from .healproof import HealProofInput, prove_database_heal
+
+    job, compiled = item
+    entries = [{"version": c.migration.version, "file": c.migration.file, "database": job.name,
+                "steps": c.steps, "flags": c.flags} for c in compiled]
+    heal = database_heal_data(job.ledger, entries)
+    inputs = [HealProofInput(c.migration.version, c.shown, entry, heal[c.migration.version])
+              for c, entry in zip(compiled, entries, strict=True)]
+    healed, points, found = prove_database_heal(inputs, job.ledger)
+    return HealShare(heal, healed, points, found)
+
+
 def _every_rejected_statement(compiled: Sequence[CompiledFile], reported: Sequence[Diagnostic]) -> list[Diagnostic]:
     """What the schema walk (the one `lint` runs) finds in these files beyond `reported`."""
     from .analyze import analyze
@@ -220,7 +260,7 @@ def _every_rejected_statement(compiled: Sequence[CompiledFile], reported: Sequen
 def _warm_up() -> None:
     """Import and build what every share needs before the workers fork: sqlglot's tokenizer
     and parser, the proof."""
-    from . import prove  # noqa: F401
+    from . import healdata, healproof, prove  # noqa: F401
     from .analyze import analyze
 
     analyze("", "INSERT INTO t VALUES (1) ON CONFLICT DO NOTHING;")

@@ -85,6 +85,10 @@ CODES: dict[str, Code] = {c.code: c for c in (
     Code("MG203", "rows-lost", _E, False,
          "the proof on data: a table holds fewer rows after the migration, and no DELETE of it names it (an "
          "`INSERT OR IGNORE` copy that skips the rows a rebuilt table refuses, a cascade)", _P),
+    Code("MG210", "heal-crash-point", _W, False,
+         "the heal proof: a crash of the original runner after this statement (as left, or after its next "
+         "start) is refused by the heal or left with rows the original runner inserted twice (warning: "
+         "`cortex db repair` is the way), or healed to another schema or with rows lost (error)", _P),
     Code("MG300", "lock-unreadable", _E, False, "the lock cannot be read or has a malformed line", _K),
     Code("MG301", "lock-number-conflict", _E, False,
          "two branches added the same number: conflict markers left in the lock, a version locked twice, or a "

@@ -30,12 +30,13 @@ def _environment() -> jinja2.Environment:
 
 
 def render_frozen(*, manifest: str, migrations_dir: str, source_hash: str, ledger: str,
-                  databases: Sequence[Mapping[str, Any]], migrations: Sequence[Mapping[str, Any]]) -> str:
+                  databases: Sequence[Mapping[str, Any]], migrations: Sequence[Mapping[str, Any]],
+                  heal: Sequence[tuple[int, Any]] = ()) -> str:
     """The text of `_frozen.py`. `repr` is the only way values reach the file, so no SQL or
     description can break out of its literal; the template itself holds no user text."""
     text = _environment().get_template(TEMPLATE).render(
         format=FORMAT, manifest=manifest, migrations_dir=migrations_dir, source_hash=source_hash,
-        ledger=ledger, databases=databases, migrations=migrations,
+        ledger=ledger, databases=databases, migrations=migrations, heal=heal,
     )
     return text.replace("\r\n", "\n")
 

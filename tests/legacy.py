@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -129,3 +129,82 @@ def migrations_of(frozen: Any, root: Path, upto: int | None = None) -> list[Lega
 def databases_of(frozen: Any) -> dict[str, str]:
     return {name: spec["file"] for name, spec in frozen.DATABASES.items()}
 
+
+
+# Crashes: the original runner killed after statement `after` of a migration, then started again.
+
+def legacy_statements(text: str) -> list[str]:
+    """The statements of a file in the order the original's exec ran them (SQLite decides where
+    one ends: `sqlite3.complete_statement`, so a trigger body's `;` does not end it)."""
+    statements, pending = [], ""
+    for piece in _ADD_COLUMN_GUARD.sub(r"\1", text).split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if _has_code(pending):
+                statements.append(pending.strip())
+            pending = ""
+    return statements
+
+
+def _has_code(sql: str) -> bool:
+    without = re.sub(r"--[^\n]*|/\*.*?\*/", "", sql, flags=re.DOTALL)
+    return bool(without.replace(";", "").strip())
+
+
+@dataclass(frozen=True)
+class Crash:
+    """The original killed after running the first `after` statements of migration `version`."""
+
+    version: int
+    after: int
+
+
+def run_pending(conns: Mapping[str, sqlite3.Connection], migrations: Iterable[LegacyMigration]) -> str | None:
+    """One start of the original: every migration its ledger lacks, in order; the first error
+    that is not swallowed aborts the start (returned), later migrations are not tried."""
+    for migration in sorted(migrations, key=lambda m: m.version):
+        conn = conns[migration.database]
+        if conn.execute(f"SELECT 1 FROM {LEDGER} WHERE version = ?", (migration.version,)).fetchone():
+            continue
+        try:
+            apply_legacy(conn, migration)
+        except sqlite3.Error as error:
+            return f"{migration.version}: {error}"
+    return None
+
+
+def build_crashed_data_dir(data_dir: Path, databases: Mapping[str, str], migrations: Iterable[LegacyMigration],
+                           crash: Crash, *, restarts: int = 1,
+                           seed: Callable[[Mapping[str, sqlite3.Connection]], None] | None = None,
+                           ) -> list[str | None]:
+    """A data dir (shared databases only) as the original left it: migrations before
+    `crash.version` applied, `seed` given the connections (to write rows), that migration cut
+    after `crash.after` statements (each autocommitted; the kill loses nothing committed), then
+    `restarts` normal starts. Returns each start's error (None: it succeeded)."""
+    todo = sorted(migrations, key=lambda m: m.version)
+    shared = {name: file for name, file in databases.items() if "{session_id}" not in file}
+    conns = {name: open_legacy(data_dir / file) for name, file in shared.items()}
+    try:
+        for migration in todo:
+            if migration.database not in conns:
+                continue
+            if migration.version < crash.version:
+                apply_legacy(conns[migration.database], migration)
+            elif migration.version == crash.version:
+                if seed is not None:
+                    seed(conns)
+                for statement in legacy_statements(migration.text)[: crash.after]:
+                    conns[migration.database].execute(statement)
+                break
+    finally:
+        for conn in conns.values():
+            conn.close()
+    outcomes = []
+    for _ in range(restarts):
+        conns = {name: open_legacy(data_dir / file) for name, file in shared.items()}
+        try:
+            outcomes.append(run_pending(conns, [m for m in todo if m.database in conns]))
+        finally:
+            for conn in conns.values():
+                conn.close()
+    return outcomes

@@ -16,11 +16,12 @@ from . import sqlite as _connect
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from typing import Any
 
-    from .._apply import Record
+    from .._apply import HealWork, Record
     from .._catalog import Migration
+    from .._heal import Healed
     from .backups import BackupRun
 
 log = logging.getLogger("cortexdb")
@@ -135,6 +136,44 @@ class LocalFile:
         except sqlite3.Error as error:  # e.g. the disk filled while committing
             raise commit_failed(self.location, migration, self._error(error)) from None
         return True
+
+    def user_version(self) -> int:
+        try:
+            return _ledger.read_user_version(self._conn())
+        except sqlite3.Error as error:
+            raise self._error(error) from None
+
+    def heal(self, work: HealWork, record: Callable[[Healed], Record]) -> Healed | None:
+        from .._errors import MigrationFailedError
+        from .._heal import HealRefusal
+
+        conn = self._conn()
+        try:
+            if not self.wal:
+                conn.execute("ROLLBACK")
+                self._enable_wal(conn)
+                return None
+            try:
+                healed = work(conn, (sqlite3.Error,))
+            except HealRefusal as refusal:
+                conn.execute("ROLLBACK")
+                raise MigrationFailedError(self.location, f"cannot heal this database: {refusal.message}") from None
+            if not healed.changed:
+                conn.execute("ROLLBACK")
+                return healed
+            unchecked = self.existed and not self.checked
+            if unchecked or (self.backups is not None and self.existed and not self.backup_decided):
+                # The heal is known to change the database: undo it, take the backup (and
+                # quick_check) of the database as it was, and start over; it heals again.
+                conn.execute("ROLLBACK")
+                self._before_change(conn)
+                return None
+            for sql, params in record(healed):
+                conn.execute(sql, params)
+            conn.execute("COMMIT")
+        except sqlite3.Error as error:
+            raise self._error(error) from None
+        return healed
 
     def finish(self, fingerprint: int | None) -> bool:
         conn = self._conn()

@@ -1,0 +1,560 @@
+"""Healing a database the original runner left half-migrated: complete, resume, check, or refuse.
+
+CortexPrism's runner ran each file statement by statement without a transaction, and when a
+statement said "already exists" or "duplicate column" it recorded the whole file as applied.
+So a crash inside a migration leaves one of two things:
+
+- a recorded migration with its last statements never run (its next start re-ran it, an
+  unguarded statement said "already exists", and the file was recorded), often with later
+  migrations run on top;
+- a pending migration (no ledger row) whose first statements took effect, which fails on every
+  start (a rebuild interrupted after `DROP TABLE t` leaves the rows only in `t_new`).
+
+The build runs each migration's compiled steps on a scratch database and embeds, per step, the
+digest of the schema after it and the facts it makes and unmakes (`HEAL`, layout below;
+`generator/healdata.py` writes it). A fact is an object with its exact SQL, or one column of a
+table. `heal` then:
+
+1. (check) compares the live schema with the one proven for the ledger's last migration; a
+   live schema in that state, or partway through the first pending migration, needs no
+   completion;
+2. (complete) otherwise, for each recorded migration in order: a step ran when what it makes is
+   there (and what it drops is gone), did not run when something it makes that no later recorded
+   migration removes is missing. It runs the steps from the one after the last that ran,
+   skipping those whose effects a later recorded migration undid;
+3. (resume) the pending migration is resumed after the step whose proven schema equals the live
+   one. Where several steps in a row have that schema (statements that change no schema), an
+   `INSERT` into a table this migration created ran if that table holds rows (it was created
+   empty, and one statement fills it atomically); any other such step is run again only when it
+   is one whose second run changes nothing (`=`); otherwise the resume point is ambiguous: refused;
+4. (check) the result must have the proven schema; a table the heal renames into (a rebuild)
+   must hold at least the rows either copy held before; no foreign-key violation may be added.
+
+The rows rule: a rebuild crashed after `DROP TABLE t` resumes at the rename, so `t_new`'s rows
+become `t`'s. Crashed between `CREATE TABLE t_new` and `INSERT INTO t_new SELECT ... FROM t`:
+`t_new` is empty, `t` still exists (its DROP changes the schema, so the schema says it did not
+run), and the copy runs again; crashed after the copy, `t_new` has rows and the copy is not
+repeated. Either way `t` is dropped only after its rows are in `t_new`, and step 4 checks it.
+
+This module imports only the contract, whose facts and digests (`live_facts`, `digest_of`) the
+build reads too: build and runtime agree on what a schema is. The build-time heal proof runs
+this module in a child process (`python -m cortexdb._heal`, below): the generator imports only
+the contract, and the proof judges the heal the runtime ships, not a copy.
+
+    HEAL = {version: (names, steps)}
+      names: ("type|name", ...) objects that exist at some point of this migration and not
+             before it (name as `name_key` folds it); their union is what the heal compares
+      steps: one per compiled step: (digest, effect, table, other, marks, removes)
+        digest: `schema_digest` of the whole schema after the step
+        effect: "s" changes the schema, "r" renames table `table` to `other`, "f" inserts into
+                `table` which this migration created, "=" changes no schema and a second run
+                changes nothing, "1" changes no schema and must run once
+        marks:   ((fact, kill), ...) facts the step makes; kill 0: still there after every later
+                 migration, -1: gone by the end of this migration, else the first later version
+                 after which it is gone
+        removes: ((fact, back), ...) facts the step unmakes that stay gone to the end of this
+                 migration; back 0: never made again, else the first later version after which
+                 it is there again
+"""
+
+from __future__ import annotations
+
+from ._contract import (
+    FRESH,
+    ONCE,
+    RENAME,
+    RERUN,
+    TRANSIENT,
+    execute_steps,
+    live_facts,
+    name_key,
+    objects_digest,
+    quote_identifier,
+    read_schema,
+    schema_digest,
+    schema_objects,
+)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+    from typing import Any
+
+_REPAIR = "run `cortex db repair`"
+
+
+class HealRefusal(Exception):
+    """What cannot be healed. `kind`: definition, data, ambiguous or failed; `objects` named."""
+
+    def __init__(self, kind: str, message: str, objects: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.objects = tuple(objects)
+
+
+class HealMigration:
+    """One migration as the heal needs it: its compiled steps and its `HEAL` record."""
+
+    __slots__ = ("file", "foreign_keys_off", "names", "records", "steps", "version")
+
+    def __init__(self, version: int, file: str, steps: Sequence[Any], foreign_keys_off: bool,
+                 record: Sequence[Any]) -> None:
+        names, records = record
+        if len(records) != len(steps):
+            raise HealRefusal("failed", f"HEAL[{version}] does not match the migration's steps: "
+                              "regenerate with `make migrations`", [file])
+        self.version = version
+        self.file = file
+        self.steps = tuple(steps)
+        self.foreign_keys_off = foreign_keys_off
+        self.names = tuple(names)
+        self.records = tuple(records)
+
+    @property
+    def label(self) -> str:
+        return f"{self.version} ({self.file})"
+
+    def line(self, index: int) -> str:
+        return f"{self.file}:{self.steps[index][1]}"
+
+
+class Healed:
+    """What `heal` did. The caller records `resumed`'s migration in the same transaction."""
+
+    __slots__ = ("completed", "resumed", "unknown")
+
+    def __init__(self, completed: list[tuple[int, int]], resumed: tuple[int, int] | None,
+                 unknown: list[str]) -> None:
+        self.completed = completed  # (version, first step run) of recorded migrations completed
+        self.resumed = resumed  # (version, first step run) of the pending migration finished
+        self.unknown = unknown  # live objects no migration makes: left alone, not compared
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.completed or self.resumed)
+
+    def describe(self) -> str:
+        parts = [f"completed migration {v} from step {s + 1}" for v, s in self.completed]
+        if self.resumed:
+            parts.append(f"finished migration {self.resumed[0]} from step {self.resumed[1] + 1}")
+        return "; ".join(parts) or "schema matches the ledger"
+
+
+def of_catalog(migrations: Iterable[Any], heal: Mapping[int, Any]) -> list[HealMigration] | None:
+    """The HealMigrations of one database's catalog migrations (`_catalog.Migration`), or None
+    when the build's HEAL lacks one of them (a module built without heal data for it)."""
+    found = []
+    for m in migrations:
+        if m.version not in heal:
+            return None
+        found.append(HealMigration(m.version, m.file, m.steps, m.foreign_keys_off, heal[m.version]))
+    return found
+
+
+def heal(conn: Any, ledger: str, migrations: Sequence[HealMigration], applied: Iterable[int],
+         errors: tuple[type[BaseException], ...] = (Exception,)) -> Healed:
+    """Check, complete and resume, inside the caller's write transaction; or raise HealRefusal.
+
+    The caller turns foreign keys off first, as for a `foreign_keys_off` migration (between
+    transactions: inside one the pragma is a no-op): a completion may rebuild a table, whose
+    DROP would otherwise cascade into the rows that reference it. Step 4 checks that no
+    foreign-key violation was added.
+
+    `migrations` are one database's, in version order; `applied` the versions its ledger
+    records. On HealRefusal the caller rolls back: steps may have run.
+    """
+    done = set(applied)
+    recorded = _recorded(migrations, done)
+    if any(m.version in done for m in migrations[recorded:]):
+        gap = migrations[recorded]
+        raise HealRefusal("ambiguous", f"the ledger records migrations after {gap.label} but not it: "
+                          f"the build proves no schema for that state; {_REPAIR}", [gap.file])
+    known = {name for m in migrations for name in m.names}
+    before = _after(migrations, recorded)
+    pending = migrations[recorded] if recorded < len(migrations) else None
+    chain = [before] + [record[0] for record in (pending.records if pending else ())]
+    schema = schema_objects(conn, ledger)
+    unknown = sorted(name for key, (name, _) in schema.items() if key not in known)
+    live = objects_digest(schema, known)
+    run = _Runner(conn, errors, migrations)
+    completed: list[tuple[int, int]] = []
+    facts: set[str] | None = None
+    last = migrations[recorded - 1].version if recorded else 0
+    # Even a proven schema may lack a recorded migration's seed rows (see `_unfilled`).
+    for migration in migrations[:recorded]:
+        if facts is None:
+            facts = live_facts(conn, ledger)  # read again only after a completion ran steps
+        start = _complete(conn, facts, migration, last, run, full=live not in chain)
+        if start is not None:
+            completed.append((migration.version, start))
+            facts = None
+    if completed or live not in chain:
+        schema = schema_objects(conn, ledger)
+        live = objects_digest(schema, known)
+        if live not in chain and completed:
+            # Columns a completion added come after those later migrations added: the table
+            # has the proven columns in another order, which only a rebuild can change.
+            _reorder(conn, ledger, schema, proven_schema(ledger, migrations[:recorded]))
+            schema = schema_objects(conn, ledger)
+            live = objects_digest(schema, known)
+        if live not in chain:
+            raise _mismatch(conn, ledger, migrations, recorded, schema, known, completed)
+    resumed = None
+    if pending is not None and live != before:
+        start = _resume_point(conn, pending, [q for q, digest in enumerate(chain) if digest == live])
+        if start < len(pending.steps):
+            run(pending, range(start, len(pending.steps)), "finishing")
+        if objects_digest(schema_objects(conn, ledger), known) != chain[-1]:
+            raise HealRefusal("definition", f"finishing migration {pending.label} from {pending.line(start)} "
+                              f"did not give its proven schema; {_REPAIR}", [pending.file])
+        resumed = (pending.version, start)
+    if run.violations is not None:  # steps ran: check what they did
+        _check_rows(conn, run.counts, migrations, completed, resumed)
+        _check_violations(run.violations, _violations(conn))
+    return Healed(completed, resumed, unknown)
+
+
+class _Runner:
+    """Runs a migration's steps for the heal. Before the first, it reads what the final checks
+    compare with (rows of the tables a rebuild renames, foreign-key violations): a heal that
+    runs nothing reads only the schema, even on a large database."""
+
+    def __init__(self, conn: Any, errors: tuple[type[BaseException], ...],
+                 migrations: Sequence[HealMigration]) -> None:
+        self.conn = conn
+        self.errors = errors
+        self.renamed = sorted({name_key(str(record[k])) for m in migrations for record in m.records
+                               if record[1] == RENAME for k in (2, 3)})
+        self.counts: dict[str, int] = {}
+        self.violations: dict[tuple[str, str], int] | None = None
+
+    def __call__(self, migration: HealMigration, indexes: Iterable[int], doing: str) -> None:
+        if self.violations is None:
+            self.counts = {f"table|{name}": _count(self.conn, name) for name in self.renamed}
+            self.violations = _violations(self.conn)
+        _run(self.conn, migration, indexes, self.errors, doing)
+
+
+def _recorded(migrations: Sequence[HealMigration], done: set[int]) -> int:
+    count = 0
+    while count < len(migrations) and migrations[count].version in done:
+        count += 1
+    return count
+
+
+def _after(migrations: Sequence[HealMigration], count: int) -> str:
+    """The proven digest after the first `count` migrations."""
+    for migration in reversed(migrations[:count]):
+        if migration.records:
+            return str(migration.records[-1][0])
+    return schema_digest(())
+
+
+def _complete(conn: Any, facts: set[str], migration: HealMigration, last: int, run: _Runner,
+              full: bool) -> int | None:
+    """Run the steps of a recorded migration that did not run; the first one run, or None.
+
+    Unless `full` (the live schema is one the ledger's state proves, or one partway through
+    the pending migration, whose first steps may have removed what this one made), only its
+    unfilled seed rows are looked for."""
+    status: list[bool | None] = []  # per step: ran, did not run, or no evidence
+    for _, _, _, _, marks, removes in migration.records:
+        alive = [fact for fact, kill in marks if kill == 0 or kill > last]
+        passing = [fact for fact, kill in marks if kill == TRANSIENT]
+        gone = [fact for fact, back in removes if back == 0 or back > last]
+        if any(fact not in facts for fact in alive) or any(fact in facts for fact in gone):
+            status.append(False)
+        elif alive or gone or any(fact in facts for fact in passing):
+            status.append(True)
+        else:
+            status.append(None)
+    if False not in status:
+        return _unfilled(conn, migration, status, run)
+    if not full:
+        return None
+    absent = status.index(False)
+    start = max((i + 1 for i in range(absent) if status[i]), default=0)
+    start = _decide(conn, migration, start, absent)
+    todo = [i for i in range(start, len(migration.steps)) if not _undone(migration.records[i], last)]
+    run(migration, todo, "completing")
+    return start
+
+
+def _unfilled(conn: Any, migration: HealMigration, status: Sequence[bool | None], run: _Runner) -> int | None:
+    """Every schema effect is there, but the crash may have come right before the INSERT that
+    fills a table this migration created (its seed rows): the schema cannot show that, its rows
+    can. After the last step with evidence, when only such fills and steps whose second run
+    changes nothing follow, and a filled table is empty, they run (filling an empty table
+    again fills it as the first run would). A table the user emptied is filled again too."""
+    ran = max((i for i, seen in enumerate(status) if seen), default=-1)
+    tail = migration.records[ran + 1:]
+    if not tail or any(record[1] not in (FRESH, RERUN) for record in tail):
+        return None
+    if not any(record[1] == FRESH and not _count(conn, record[2]) for record in tail):
+        return None
+    run(migration, range(ran + 1, len(migration.steps)), "completing")
+    return ran + 1
+
+
+def _undone(record: Sequence[Any], last: int) -> bool:
+    """A step whose every effect a later recorded migration undid: running it now would redo it."""
+    marks, removes = record[4], record[5]
+    effects = [kill for _, kill in marks if kill != TRANSIENT] + [back for _, back in removes]
+    return bool(effects) and all(0 < version <= last for version in effects)
+
+
+def _decide(conn: Any, migration: HealMigration, low: int, high: int) -> int:
+    """The first step to run, between `low` (every step before it ran) and `high` (it did not).
+
+    The schema cannot tell whether the steps in between ran: an INSERT into a table this
+    migration created ran when that table holds rows (so did every step before it); a step whose
+    second run changes nothing, or one that changes the schema (its effect is checked at the end),
+    runs again; any other makes the resume point ambiguous.
+    """
+    start = low
+    for i in range(low, high):
+        effect, table = migration.records[i][1], migration.records[i][2]
+        if effect == FRESH and _count(conn, table):
+            start = i + 1
+    for i in range(start, high):
+        if migration.records[i][1] == ONCE:
+            raise HealRefusal("ambiguous", f"cannot tell whether {migration.line(i)} ran before the crash (it "
+                              f"changes no schema, and running it twice is not harmless); {_REPAIR}",
+                              [migration.file])
+    return start
+
+
+def _resume_point(conn: Any, pending: HealMigration, matched: list[int]) -> int:
+    """`matched`: how many steps had run, for each point of the chain with the live schema."""
+    if matched != list(range(matched[0], matched[-1] + 1)):
+        lines = ", ".join(pending.line(q - 1) for q in matched if q)
+        raise HealRefusal("ambiguous", f"migration {pending.label} may have stopped after any of {lines}: the "
+                          f"schema is the same at each; {_REPAIR}", [pending.file])
+    return _decide(conn, pending, matched[0], matched[-1])
+
+
+def _run(conn: Any, migration: HealMigration, indexes: Iterable[int],
+         errors: tuple[type[BaseException], ...], doing: str) -> None:
+    for i in indexes:
+        try:
+            execute_steps(conn, [migration.steps[i]])
+        except errors as error:
+            raise HealRefusal("failed", f"{doing} migration {migration.label} failed at {migration.line(i)}: "
+                              f"{error}; {_REPAIR}", [migration.file]) from None
+
+
+def proven_schema(ledger: str, migrations: Sequence[HealMigration]) -> dict[str, tuple[str, str, str]]:
+    """The schema after `migrations`, by running their steps on a scratch in-memory database:
+    "type|name key" -> (name, tbl_name, SQL). Only the heal's reorder needs whole definitions."""
+    import sqlite3
+
+    scratch = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        scratch.execute(f"CREATE TABLE {quote_identifier(ledger)} (version INTEGER PRIMARY KEY)")
+        for migration in migrations:
+            execute_steps(scratch, migration.steps)
+        return {f"{kind}|{name_key(name)}": (name, table, sql or "")
+                for kind, name, table, sql in read_schema(scratch, ledger)}
+    finally:
+        scratch.close()
+
+
+def _reorder(conn: Any, ledger: str, schema: Mapping[str, tuple[str, str]],
+             proven: Mapping[str, tuple[str, str, str]]) -> None:
+    """Rebuild each table whose columns are the proven ones in another order to its proven
+    definition (foreign keys are off): rows kept with their rowids, then its indexes and
+    triggers recreated as proven. SQLite's procedure, except that the table is created under
+    its own name (a rename would rewrite its SQL text), its rows parked in a temp table."""
+    for key, (name, sql) in schema.items():
+        if not key.startswith("table|") or key not in proven or proven[key][2] == sql:
+            continue
+        if sql.upper().startswith("CREATE VIRTUAL") or _columns(conn, name) is None:
+            continue
+        columns = _columns(conn, name)
+        assert columns is not None
+        scratch = _columns_of_sql(proven[key][2])
+        if scratch is None or sorted(map(name_key, scratch)) != sorted(map(name_key, columns)):
+            continue  # not only an order: left for the final check to refuse
+        rowid = "WITHOUT ROWID" not in " ".join(proven[key][2].upper().split())
+        listed = ", ".join(quote_identifier(c) for c in columns)
+        park = quote_identifier("cortexdb_heal_rows")
+        table = quote_identifier(name)
+        sequence = _sequence(conn, name)
+        conn.execute(f"CREATE TEMP TABLE {park} AS SELECT {'rowid AS cortexdb_rowid, ' if rowid else ''}"
+                     f"{listed} FROM main.{table}")
+        conn.execute(f"DROP TABLE main.{table}")
+        conn.execute(proven[key][2])
+        conn.execute(f"INSERT INTO main.{table} ({'rowid, ' if rowid else ''}{listed}) "
+                     f"SELECT {'cortexdb_rowid, ' if rowid else ''}{listed} FROM temp.{park}")
+        conn.execute(f"DROP TABLE temp.{park}")
+        if sequence is not None:
+            conn.execute("UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?", (sequence, name))
+            if not conn.execute("SELECT 1 FROM sqlite_sequence WHERE name = ?", (name,)).fetchone():
+                conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (name, sequence))
+        for other, (_, owner, definition) in sorted(proven.items()):
+            if other.split("|")[0] in ("index", "trigger") and name_key(owner) == name_key(name) and definition:
+                conn.execute(definition)
+
+
+def _columns(conn: Any, table: str) -> list[str] | None:
+    """Stored columns (generated ones left out: they cannot be inserted), or None if any is hidden."""
+    rows = conn.execute(f"PRAGMA table_xinfo({quote_identifier(table)})").fetchall()
+    if any(int(row[6]) == 1 for row in rows):
+        return None
+    return [str(row[1]) for row in rows if int(row[6]) == 0]
+
+
+def _columns_of_sql(sql: str) -> list[str] | None:
+    import sqlite3
+
+    scratch = sqlite3.connect(":memory:")
+    try:
+        scratch.execute(sql)
+        name = scratch.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+        return _columns(scratch, name)
+    except sqlite3.Error:
+        return None  # it needs objects the scratch lacks (a REFERENCES is fine; a CHECK is too)
+    finally:
+        scratch.close()
+
+
+def _sequence(conn: Any, table: str) -> int | None:
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").fetchone():
+        return None
+    row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)).fetchone()
+    return None if row is None else int(row[0])
+
+
+def _check_rows(conn: Any, counts: Mapping[str, int], migrations: Sequence[HealMigration],
+                completed: list[tuple[int, int]], resumed: tuple[int, int] | None) -> None:
+    """A table the heal renamed into holds at least the rows either copy held before."""
+    starts = dict(completed)
+    if resumed:
+        starts[resumed[0]] = resumed[1]
+    for migration in migrations:
+        for record in migration.records[starts.get(migration.version, len(migration.records)):]:
+            if record[1] != RENAME:
+                continue
+            old, new = record[2], record[3]
+            had = max(counts.get(f"table|{name_key(old)}", 0), counts.get(f"table|{name_key(new)}", 0))
+            has = _count(conn, new)
+            if has < had:
+                raise HealRefusal("data", f"healing table {new} would keep {has} of its {had} rows; {_REPAIR}",
+                                  [new])
+
+
+def _count(conn: Any, table: str) -> int:
+    found = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE",
+                         (table,)).fetchone()
+    if found is None:
+        return 0
+    return int(conn.execute(f"SELECT count(*) FROM {quote_identifier(str(found[0]))}").fetchone()[0])
+
+
+def _violations(conn: Any) -> dict[tuple[str, str], int]:
+    found: dict[tuple[str, str], int] = {}
+    for row in conn.execute("PRAGMA foreign_key_check").fetchall():
+        key = (str(row[0]), str(row[2]))
+        found[key] = found.get(key, 0) + 1
+    return found
+
+
+def _check_violations(before: Mapping[tuple[str, str], int], after: Mapping[tuple[str, str], int]) -> None:
+    new = sorted(key for key, count in after.items() if count > before.get(key, 0))
+    if new:
+        table, parent = new[0]
+        raise HealRefusal("data", f"healing would leave rows of table {table} without their {parent} row; "
+                          f"{_REPAIR}", [table for table, _ in new])
+
+
+def _mismatch(conn: Any, ledger: str, migrations: Sequence[HealMigration], recorded: int,
+              schema: Mapping[str, tuple[str, str]], known: set[str],
+              completed: list[tuple[int, int]]) -> HealRefusal:
+    """The refusal when the live schema is not one the build proves: the facts that differ."""
+    at = f"after migration {migrations[recorded - 1].label}" if recorded else "before any migration"
+    expected = set()
+    for migration in migrations[:recorded]:
+        for record in migration.records:
+            expected |= {fact for fact, kill in record[4] if fact not in expected}
+            expected -= {fact for fact, _ in record[5]}
+            expected -= {fact for fact, kill in record[4] if kill == TRANSIENT}
+    facts = {fact for fact in live_facts(conn, ledger) if _fact_name(fact) in known}
+    # A table is told by its columns (any ADD COLUMN changes its SQL), not by its SQL's hash.
+    by_columns = {fact.split("|")[1] for fact in expected | facts if fact.startswith("c|")}
+    expected = {fact for fact in expected if not _table_sql(fact, by_columns)}
+    facts = {fact for fact in facts if not _table_sql(fact, by_columns)}
+    missing = sorted(_describe(fact) for fact in expected - facts)
+    extra = sorted(_describe(fact) for fact in facts - expected)
+    changed = sorted(set(missing) & set(extra))  # there, with another definition
+    problems = [f"another definition of {c}" for c in changed]
+    problems += [f"missing {m}" for m in missing if m not in changed]
+    problems += [f"unexpected {e}" for e in extra if e not in changed]
+    shown = "; ".join(problems[:4]) + ("; ..." if len(problems) > 4 else "")
+    tried = f" (after completing {', '.join(str(v) for v, _ in completed)})" if completed else ""
+    return HealRefusal("definition", f"the schema is not one the build proves {at}{tried}: "
+                       f"{shown or 'it differs'}; {_REPAIR}", [p.rsplit(" ", 1)[-1] for p in problems])
+
+
+def _table_sql(fact: str, tables: set[str]) -> bool:
+    parts = fact.split("|")
+    return parts[0] == "o" and parts[1] == "table" and parts[2] in tables
+
+
+def _fact_name(fact: str) -> str:
+    kind, a, b = fact.split("|", 3)[:3]
+    return f"{a}|{b}" if kind == "o" else f"table|{a}"
+
+
+def _describe(fact: str) -> str:
+    parts = fact.split("|")
+    return f"{parts[1]} {parts[2]}" if parts[0] == "o" else f"column {parts[1]}.{parts[2]}"
+
+
+def _serve() -> None:
+    """`python -m cortexdb._heal`, the build's heal proof asking this runtime's heal.
+
+    Frames on stdin, each an 8-byte length and its bytes: first repr of (ledger, [(version, file,
+    steps, foreign_keys_off, HEAL record)]); then per request repr of the ledger's versions and
+    the database, serialized. It is healed in one write transaction, foreign keys off as the
+    apply loop heals, and committed; the answer, two frames: repr of ("healed", resumed version
+    or None) or ("refused", the one-line message), and the database serialized again."""
+    import ast
+    import sqlite3
+    import sys
+
+    def read() -> bytes | None:
+        head = sys.stdin.buffer.read(8)
+        return sys.stdin.buffer.read(int.from_bytes(head, "big")) if len(head) == 8 else None
+
+    def write(frame: bytes) -> None:
+        sys.stdout.buffer.write(len(frame).to_bytes(8, "big") + frame)
+
+    first = read()
+    assert first is not None
+    ledger, raw = ast.literal_eval(first.decode())
+    migrations = [HealMigration(*entry) for entry in raw]
+    while (request := read()) is not None:
+        applied, data = ast.literal_eval(request.decode()), read()
+        assert data is not None
+        conn = sqlite3.connect(":memory:", isolation_level=None)
+        try:
+            conn.deserialize(data)
+            conn.execute("PRAGMA foreign_keys = OFF")  # as the apply loop heals (see `heal`)
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                done = heal(conn, ledger, migrations, applied, (sqlite3.Error,))
+                answer: tuple[str, object] = ("healed", done.resumed[0] if done.resumed else None)
+                conn.execute("COMMIT")
+            except HealRefusal as refusal:
+                conn.execute("ROLLBACK")
+                answer = ("refused", refusal.message)
+            write(repr(answer).encode())
+            write(conn.serialize())
+        finally:
+            conn.close()
+        sys.stdout.buffer.flush()
+
+
+if __name__ == "__main__":
+    _serve()
