@@ -64,6 +64,7 @@ from ._contract import (
     ONCE,
     RENAME,
     RERUN,
+    SCHEMA,
     TRANSIENT,
     execute_steps,
     live_facts,
@@ -259,10 +260,11 @@ def _complete(conn: Any, facts: set[str], migration: HealMigration, last: int, r
     the pending migration, whose first steps may have removed what this one made), only its
     unfilled seed rows are looked for."""
     status: list[bool | None] = []  # per step: ran, did not run, or no evidence
+    scratch = _scratch(migration)  # absent before the migration made it too: no evidence
     for _, _, _, _, marks, removes in migration.records:
         alive = [fact for fact, kill in marks if kill == 0 or kill > last]
         passing = [fact for fact, kill in marks if kill == TRANSIENT]
-        gone = [fact for fact, back in removes if back == 0 or back > last]
+        gone = [fact for fact, back in removes if (back == 0 or back > last) and _owner(fact) not in scratch]
         if any(fact not in facts for fact in alive) or any(fact in facts for fact in gone):
             status.append(False)
         elif alive or gone or any(fact in facts for fact in passing):
@@ -286,15 +288,41 @@ def _unfilled(conn: Any, migration: HealMigration, status: Sequence[bool | None]
     fills a table this migration created (its seed rows): the schema cannot show that, its rows
     can. After the last step with evidence, when only such fills and steps whose second run
     changes nothing follow, and a filled table is empty, they run (filling an empty table
-    again fills it as the first run would). A table the user emptied is filled again too."""
+    again fills it as the first run would), and so do they when a scratch table a step of the
+    tail drops is still there. A table the user emptied is filled again too."""
     ran = max((i for i, seen in enumerate(status) if seen), default=-1)
     tail = migration.records[ran + 1:]
-    if not tail or any(record[1] not in (FRESH, RERUN) for record in tail):
+    scratch = _scratch(migration)
+    if not tail or not all(record[1] in (FRESH, RERUN) or _passing(record, scratch) for record in tail):
         return None
-    if not any(record[1] == FRESH and not _count(conn, record[2]) for record in tail):
+    # A scratch object still there says its DROP (in the tail) never ran, as an empty fresh table does.
+    stranded = ran >= 0 and bool(migration.records[ran][4]) and _passing(migration.records[ran], scratch)
+    if not stranded and not any(record[1] == FRESH and not _count(conn, record[2]) for record in tail):
         return None
     run(migration, range(ran + 1, len(migration.steps)), "completing")
     return ran + 1
+
+
+def _passing(record: Sequence[Any], scratch: set[str]) -> bool:
+    """A schema step that only makes or drops what its migration makes and drops again (a
+    scratch table: `scratch` names what is gone by the migration's end): running it again
+    leaves nothing behind."""
+    marks, removes = record[4], record[5]
+    return record[1] == SCHEMA and bool(marks or removes) and \
+        all(kill == TRANSIENT for _, kill in marks) and all(_owner(fact) in scratch for fact, _ in removes)
+
+
+def _scratch(migration: HealMigration) -> set[str]:
+    """What a migration makes and has removed again by its end (a scratch table, a rebuild's
+    `t_new`), by name."""
+    return {_owner(fact) for record in migration.records for fact, kill in record[4] if kill == TRANSIENT}
+
+
+def _owner(fact: str) -> str:
+    """The object a fact is about: a column's table (`c|table|column`), or the object itself
+    (`o|type|name|sql`)."""
+    parts = fact.split("|")
+    return parts[1] if parts[0] == "c" else parts[2]
 
 
 def _undone(record: Sequence[Any], last: int) -> bool:
@@ -327,10 +355,8 @@ def _decide(conn: Any, migration: HealMigration, low: int, high: int) -> int:
 
 def _resume_point(conn: Any, pending: HealMigration, matched: list[int]) -> int:
     """`matched`: how many steps had run, for each point of the chain with the live schema."""
-    if matched != list(range(matched[0], matched[-1] + 1)):
-        lines = ", ".join(pending.line(q - 1) for q in matched if q)
-        raise HealRefusal("ambiguous", f"migration {pending.label} may have stopped after any of {lines}: the "
-                          f"schema is the same at each; {_REPAIR}", [pending.file])
+    # Points apart with the same schema (a scratch table made and dropped between them): the
+    # steps between run again, under the same rule as those of a run of points (`_decide`).
     return _decide(conn, pending, matched[0], matched[-1])
 
 

@@ -34,6 +34,7 @@ _INSERT = re.compile(rf"^\s*(?:INSERT|REPLACE)\s+(?:OR\s+(\w+)\s+)?INTO\s+{_NAME
 _UPDATE = re.compile(r"^\s*UPDATE\s+.*?\bSET\b(.*?)\bWHERE\b(.*)$", re.IGNORECASE | re.DOTALL)
 _ASSIGNED = re.compile(r'(?:^|,)\s*"?(\w+)"?\s*=')
 _CREATE_TABLE = re.compile(r"^\s*CREATE\s+(?:TEMP\w*\s+)?TABLE\b", re.IGNORECASE)
+_DO_NOTHING = re.compile(r"\bON\s+CONFLICT\b[^;]*\bDO\s+NOTHING\s*;?\s*$", re.IGNORECASE)
 
 
 def heal_data(ledger: str, migrations: Sequence[Mapping[str, Any]]) -> dict[int, tuple[Any, ...]]:
@@ -121,7 +122,8 @@ def _effect(sql: str, changes_schema: bool, created: set[str]) -> tuple[str, str
         target = _unquote(insert.group(2))
         if name_key(target) in created:
             return FRESH, target, ""
-        if (insert.group(1) or "").upper() in ("IGNORE", "REPLACE") or sql.lstrip()[:7].upper() == "REPLACE":
+        if (insert.group(1) or "").upper() in ("IGNORE", "REPLACE") or sql.lstrip()[:7].upper() == "REPLACE" \
+                or _DO_NOTHING.search(sql):
             return RERUN, "", ""
         return ONCE, "", ""
     head = sql.lstrip()[:6].upper()
