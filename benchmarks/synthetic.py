@@ -66,10 +66,13 @@ def unguarded_sql(k: int) -> str:
     )
 
 
-def write_project(root: Path, count: int, *, unguarded: bool = False, databases: int = 1) -> Path:
-    """A project of `count` migrations spread round-robin over `databases` databases."""
+def write_project(root: Path, count: int, *, unguarded: bool = False, databases: int = 1,
+                  original_runner_through: int = 0) -> Path:
+    """A project of `count` migrations spread round-robin over `databases` databases; those up
+    to `original_runner_through` are heal-proven (the original runner may have run them)."""
     (root / "migrations").mkdir(parents=True, exist_ok=True)
-    lines = ["[generator]", 'migrations = "migrations"', 'output = "out/_frozen.py"', ""]
+    lines = ["[generator]", 'migrations = "migrations"', 'output = "out/_frozen.py"',
+             f"original_runner_through = {original_runner_through}", ""]
     for d in range(databases):
         lines += [f"[databases.db{d}]", f'file = "db{d}.db"', 'purpose = "synthetic"', ""]
     for k in range(1, count + 1):

@@ -226,10 +226,12 @@ class _Migrator:
 
         assert self.heal_data is not None
         migrations = _heal.of_catalog(self.spec.migrations, self.heal_data)
-        if migrations is None:
-            self.heal_checked = True  # a build whose HEAL lacks this database's migrations
-            return True
         applied = [m.version for m in plan.applied]
+        if migrations is None or max(applied, default=0) > migrations[-1].version:
+            # The original runner never ran these migrations (or a later one the ledger records):
+            # only cortexdb, in a transaction each, did; nothing it left is half-applied.
+            self.heal_checked = True
+            return True
         by_version = {m.version: m for m in self.spec.migrations}
 
         def work(conn: Any, errors: tuple[type[BaseException], ...]) -> Healed:

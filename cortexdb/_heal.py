@@ -143,14 +143,15 @@ class Healed:
 
 
 def of_catalog(migrations: Iterable[Any], heal: Mapping[int, Any]) -> list[HealMigration] | None:
-    """The HealMigrations of one database's catalog migrations (`_catalog.Migration`), or None
-    when the build's HEAL lacks one of them (a module built without heal data for it)."""
+    """The HealMigrations of one database's catalog migrations (`_catalog.Migration`) that the
+    build's HEAL covers: those up to the manifest's `original_runner_through`, the ones the
+    original runner may have left half-applied; None when it covers none of them."""
     found = []
     for m in migrations:
         if m.version not in heal:
-            return None
+            break
         found.append(HealMigration(m.version, m.file, m.steps, m.foreign_keys_off, heal[m.version]))
-    return found
+    return found or None
 
 
 def heal(conn: Any, ledger: str, migrations: Sequence[HealMigration], applied: Iterable[int],

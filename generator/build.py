@@ -51,8 +51,9 @@ class BuildResult:
             f"{len(self.manifest.databases)} databases, {len(self.compiled)} migrations, "
             f"{statements} statements; findings: {counts[Severity.ERROR]} errors, "
             f"{counts[Severity.WARNING]} warnings, {counts[Severity.INFO]} info; "
-            f"proof: {self.proven}/{len(self.compiled)} migrations run twice unchanged; "
-            f"heal: {self.heal[0]}/{self.heal[1]} crash points healed"
+            f"proof: {self.proven}/{len(self.compiled)} migrations run twice unchanged"
+            + (f"; heal: {self.heal[0]}/{self.heal[1]} crash points healed"
+               if self.manifest.original_runner_through else "")
         )
 
 
@@ -127,8 +128,11 @@ def generate(project: Project, jobs: int | None = None) -> BuildResult:
         result.files.clear()  # nothing is written from a failed build
         return result
     # Only a build without errors is heal-proven: a failed build writes nothing to heal with.
-    heals = parallel_map(heal_database, [(job, share.compiled) for job, share in zip(jobs_by_database, shares,
-                                                                                  strict=True)],
+    # Only what the original runner may have applied can be left half-applied by it (the proof
+    # costs a run per crash point, on every earlier state: see healproof.py).
+    through = manifest.original_runner_through
+    heals = parallel_map(heal_database, [(job, [c for c in share.compiled if c.migration.version <= through])
+                                         for job, share in zip(jobs_by_database, shares, strict=True)],
                          sizes, jobs, warm_up=_warm_up)
     result.heal = (sum(h.healed for h in heals), sum(h.points for h in heals))
     result.diagnostics = sorted(result.diagnostics + [d for h in heals for d in h.diagnostics])

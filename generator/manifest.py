@@ -28,7 +28,7 @@ MIGRATION_NAME = re.compile(r"(?P<number>[0-9]{3,6})_(?P<slug>[a-z0-9]+(?:_[a-z0
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 LINT_CODE = re.compile(r"MG[0-9]{3}")
 
-GENERATOR_KEYS = {"migrations", "output", "ledger", "lock"}
+GENERATOR_KEYS = {"migrations", "output", "ledger", "lock", "original_runner_through"}
 DATABASE_KEYS = {"file", "purpose"}
 MIGRATION_KEYS = {"file", "database", "description", "allow"}
 TOP_KEYS = {"generator", "databases", "migration"}
@@ -78,6 +78,9 @@ class Manifest:
     output: str  # relative to root, POSIX
     ledger: str
     lock: str  # relative to root, POSIX
+    # The last version CortexPrism's original runner may have applied: healing on adoption (and
+    # its proof) covers the migrations up to it; 0: none (a project that never ran the original).
+    original_runner_through: int
     databases: Mapping[str, Database]
     migrations: tuple[Migration, ...]
 
@@ -147,7 +150,7 @@ def _validate(path: Path, shown: str, text: str, data: dict[str, Any], disk: Dis
     gen_line = where.table("generator")
     for key in sorted(set(generator) - GENERATOR_KEYS):
         report(where.key(gen_line, key), "MF002",
-               f"unknown key 'generator.{toml_key(key)}' (known: ledger, lock, migrations, output)")
+               f"unknown key 'generator.{toml_key(key)}' (known: ledger, lock, migrations, original_runner_through, output)")
     migrations_rel = _string(generator, "migrations", "migrations", gen_line, where, report, "generator")
     output = _string(generator, "output", "cortexdb/_frozen.py", gen_line, where, report, "generator")
     ledger = _string(generator, "ledger", "schema_migrations", gen_line, where, report, "generator")
@@ -179,6 +182,11 @@ def _validate(path: Path, shown: str, text: str, data: dict[str, Any], disk: Dis
             report(where.key(gen_line, key), "MF003",
                    f"'generator.{key}' = {value!r} holds a control or other unprintable character")
     migrations_dir = root / migrations_rel
+    through = generator.get("original_runner_through", 0)
+    if isinstance(through, bool) or not isinstance(through, int) or through < 0:
+        report(where.key(gen_line, "original_runner_through"), "MF003",
+               f"'generator.original_runner_through' must be a version number (0 or more), not {through!r}")
+        through = 0
 
     databases = _databases(data.get("databases", {}), where, report)
     listed: set[str] = set()
@@ -196,6 +204,7 @@ def _validate(path: Path, shown: str, text: str, data: dict[str, Any], disk: Dis
         output=PurePosixPath(output).as_posix(),
         ledger=ledger,
         lock=PurePosixPath(lock).as_posix(),
+        original_runner_through=through,
         databases=databases,
         migrations=tuple(sorted(migrations, key=lambda m: m.version)),
     )

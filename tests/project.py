@@ -25,11 +25,13 @@ def env() -> dict[str, str]:
 
 def write_project(path: Path, migrations: Mapping[str, str], *, database: str = "main",
                   descriptions: Mapping[str, str] | None = None,
-                  allow: Mapping[str, Mapping[str, str]] | None = None) -> Path:
+                  allow: Mapping[str, Mapping[str, str]] | None = None,
+                  original_runner_through: int | None = None) -> Path:
     """A project folder with one database and the given `{file: sql}` migrations, in order."""
     (path / "migrations").mkdir(parents=True, exist_ok=True)
+    through = [] if original_runner_through is None else [f"original_runner_through = {original_runner_through}"]
     lines = [
-        "[generator]", 'migrations = "migrations"', 'output = "cortexdb/_frozen.py"', "",
+        "[generator]", 'migrations = "migrations"', 'output = "cortexdb/_frozen.py"', *through, "",
         f"[databases.{database}]", f'file = "{database}.db"', 'purpose = "test"', "",
     ]
     for file, sql in migrations.items():
