@@ -35,6 +35,7 @@ class BuildResult:
     compiled: list[CompiledFile] = field(default_factory=list)
     proven: int = 0
     heal: tuple[int, int] = (0, 0)  # (crash points healed, crash points) of the heal proof
+    heal_recorded: bool = False  # every heal-proven database's proof stood as its schema file records
     cached_summary: str | None = None  # set when the result came from the build cache
     cache_entry: str | None = None  # what the build cache should remember of this result, if anything
 
@@ -53,6 +54,7 @@ class BuildResult:
             f"{counts[Severity.WARNING]} warnings, {counts[Severity.INFO]} info; "
             f"proof: {self.proven}/{len(self.compiled)} migrations run twice unchanged"
             + (f"; heal: {self.heal[0]}/{self.heal[1]} crash points healed"
+               + (" (as schema/*.sql records)" if self.heal_recorded else "")
                if self.manifest.original_runner_through else "")
         )
 
@@ -131,10 +133,12 @@ def generate(project: Project, jobs: int | None = None) -> BuildResult:
     # Only what the original runner may have applied can be left half-applied by it (the proof
     # costs a run per crash point, on every earlier state: see healproof.py).
     through = manifest.original_runner_through
-    heals = parallel_map(heal_database, [(job, [c for c in share.compiled if c.migration.version <= through])
+    heals = parallel_map(heal_database, [HealJob(job, [c for c in share.compiled if c.migration.version <= through],
+                                                 _recorded_heal(project, job.name), project.heal_code)
                                          for job, share in zip(jobs_by_database, shares, strict=True)],
                          sizes, jobs, warm_up=_warm_up)
     result.heal = (sum(h.healed for h in heals), sum(h.points for h in heals))
+    result.heal_recorded = any(h.points for h in heals) and all(h.recorded for h in heals if h.points)
     result.diagnostics = sorted(result.diagnostics + [d for h in heals for d in h.diagnostics])
     if result.failed:
         result.files.clear()
@@ -163,18 +167,31 @@ def generate(project: Project, jobs: int | None = None) -> BuildResult:
          "fingerprint": index_fingerprint(manifest.ledger, db.name, migrations)}
         for db in sorted(manifest.databases.values(), key=lambda d: d.name)  # the frozen module's order
     ])
-    _add_schema_files(result, schemas)
+    _add_schema_files(result, schemas, {job.name: h for job, h in zip(jobs_by_database, heals, strict=True)})
     return result
 
 
-def _add_schema_files(result: BuildResult, schemas: dict[str, tuple[SchemaRow, ...]]) -> None:
-    """`schema/<database>.sql` of every database: its proven schema, for review (schemafile.py)."""
-    from .schemafile import render_schema, schema_path
+def _add_schema_files(result: BuildResult, schemas: dict[str, tuple[SchemaRow, ...]],
+                      heals: dict[str, HealShare]) -> None:
+    """`schema/<database>.sql` of every database: its proven schema, for review, and the record
+    of its passing heal proof (schemafile.py)."""
+    from .schemafile import heal_record, render_schema, schema_path
 
     last = {c.migration.database: c.migration.file for c in result.compiled}  # manifest order: the last wins
     for db in result.manifest.databases.values():
+        share = heals.get(db.name)
+        record = None
+        if share is not None and share.points and not share.diagnostics:
+            record = heal_record(share.healed, share.points, share.inputs)
         result.files[schema_path(db.name)] = render_schema(db.name, db.file, schemas.get(db.name, ()),
-                                                           last.get(db.name))
+                                                           last.get(db.name), record)
+
+
+def _recorded_heal(project: Project, database: str) -> tuple[str, int, int] | None:
+    from .schemafile import recorded_heal
+
+    committed = project.schema_files.get(database)
+    return None if committed is None else recorded_heal(committed)
 
 
 def _database_jobs(project: Project) -> list[DatabaseJob]:
@@ -230,22 +247,41 @@ class HealShare:
     healed: int
     points: int
     diagnostics: list[Diagnostic]
+    inputs: str  # the digest of what the proof's result depends on (`heal_inputs`)
+    recorded: bool = False  # the proof did not run: its committed record stands
 
 
-def heal_database(item: tuple[DatabaseJob, list[CompiledFile]]) -> HealShare:
+@dataclass(frozen=True)
+class HealJob:
+    """One proven database's migrations that the original runner may have run, the heal proof
+    its committed schema file records (digest, healed, points), and the code the proof runs."""
+
+    job: DatabaseJob
+    compiled: list[CompiledFile]
+    recorded: tuple[str, int, int] | None
+    code: bytes
+
+
+def heal_database(item: HealJob) -> HealShare:
     """The heal data of a proven database (`HEAL`) and its heal proof: every crash point of the
-    original runner healed (healproof.py). A stage of the build, so the build cache keeps it."""
+    original runner healed (healproof.py). The proof costs a run per crash point: when the
+    committed schema file records a passing proof of the same inputs (the steps, their HEAL data,
+    the proof's and the heal's code, SQLite's version), its result stands, as the lock's
+    checksums do; any change of them runs it again. `make test` runs it in full on the shipped set."""
     from .healdata import database_heal_data
-    from .healproof import HealProofInput, prove_database_heal
+    from .healproof import HealProofInput, heal_inputs, prove_database_heal
 
-    job, compiled = item
+    job, compiled = item.job, item.compiled
     entries = [{"version": c.migration.version, "file": c.migration.file, "database": job.name,
                 "steps": c.steps, "flags": c.flags} for c in compiled]
     heal = database_heal_data(job.ledger, entries)
+    digest = heal_inputs(job.ledger, entries, heal, item.code)
+    if item.recorded is not None and item.recorded[0] == digest and item.recorded[1] == item.recorded[2]:
+        return HealShare(heal, item.recorded[1], item.recorded[2], [], digest, recorded=True)
     inputs = [HealProofInput(c.migration.version, c.shown, entry, heal[c.migration.version])
               for c, entry in zip(compiled, entries, strict=True)]
     healed, points, found = prove_database_heal(inputs, job.ledger)
-    return HealShare(heal, healed, points, found)
+    return HealShare(heal, healed, points, found, digest)
 
 
 def _every_rejected_statement(compiled: Sequence[CompiledFile], reported: Sequence[Diagnostic]) -> list[Diagnostic]:

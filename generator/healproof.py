@@ -16,6 +16,7 @@ SQLite judges both the schema and the data.
 from __future__ import annotations
 
 import ast
+import hashlib
 import os
 import re
 import sqlite3
@@ -93,6 +94,18 @@ class _Healer:
         assert self.child.stdin is not None
         self.child.stdin.close()
         self.child.wait()
+
+
+def heal_inputs(ledger: str, entries: Sequence[Mapping[str, Any]], heal: Mapping[int, Any], code: bytes) -> str:
+    """The digest of everything a database's heal proof depends on: its ledger name, its
+    migrations' compiled steps and flags, their HEAL records, the code (this module and the
+    runtime heal it runs) and the SQLite that runs it. Equal digests, equal proofs."""
+    digest = hashlib.sha256(b"cortexdb-heal-proof-1\0")
+    for part in (ledger, repr([(e["version"], tuple(e["steps"]), tuple(e["flags"])) for e in entries]),
+                 repr(sorted(heal.items())), sqlite3.sqlite_version):
+        digest.update(part.encode("utf-8") + b"\0")
+    digest.update(code)
+    return "sha256:" + digest.hexdigest()
 
 
 def prove_database_heal(migrations: list[HealProofInput], ledger: str) -> tuple[int, int, list[Diagnostic]]:

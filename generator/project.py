@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import cache
 from .diagnostics import Diagnostic, GeneratorError, display_path
 from .manifest import Manifest, Migration, parse_manifest
 from .paths import lexically_leaves
+from .schemafile import schema_path
 
 
 class FileSystem:
@@ -52,6 +53,10 @@ class Project:
     lock_problem: Diagnostic | None  # the lock exists but cannot be read
     toolchain: tuple[tuple[str, bytes], ...]  # what the cache keys on besides the project; () unread
     cache_entry: bytes | None  # the stored build cache, if read and there
+    # The committed `schema/<database>.sql` files, by database: their heal proof records let a
+    # build with the same heal inputs skip the proof (schemafile.py, build.heal_database).
+    schema_files: Mapping[str, bytes] = field(default_factory=dict)
+    heal_code: bytes = b""  # the code the heal proof runs: part of the inputs it records
 
     def source(self, migration: Migration) -> bytes:
         """A listed migration's bytes (read_project made sure every one was read)."""
@@ -116,7 +121,15 @@ def read_project(path: Path, *, with_cache: bool = True) -> Project:
             entry_bytes = (manifest.root / cache.CACHE_FILE).read_bytes()
         except OSError:
             entry_bytes = None
-    return Project(manifest, raw, sql, unreadable, lock, problem, toolchain, entry_bytes)
+    schema_files = {}
+    if manifest.original_runner_through:
+        for name in manifest.databases:
+            try:
+                schema_files[name] = (manifest.root / schema_path(name)).read_bytes()
+            except OSError:
+                pass  # none yet, or unreadable: the proof runs, and the build writes the file
+    return Project(manifest, raw, sql, unreadable, lock, problem, toolchain, entry_bytes, schema_files,
+                   _heal_code() if manifest.original_runner_through else b"")
 
 
 def sql_files(paths: Iterable[Path]) -> list[Path]:
@@ -182,6 +195,11 @@ def _toolchain() -> tuple[tuple[str, bytes], ...]:
         found.append(("runtime:" + path.name, path.read_bytes() if path.is_file() else b"<none>"))
     found.append(("sqlglot", _sqlglot_version()))
     return tuple(found)
+
+
+def _heal_code() -> bytes:
+    """The heal proof's own code and the runtime heal it runs, as one byte string."""
+    return b"\0".join(path.read_bytes() for path in (cache.GENERATOR_DIR / "healproof.py", *cache.RUNTIME_MODULES))
 
 
 def _sqlglot_version() -> bytes:

@@ -52,3 +52,36 @@ def test_every_crash_point_of_a_guarded_set_heals_or_is_a_warning(tmp_path: Path
     assert "findings: 0 errors, " in summary
     warnings = [line for line in build.stdout.splitlines() + build.stderr.splitlines() if " MG210 " in line]
     assert all("the original runner skipped an INSERT" in line for line in warnings), warnings
+
+
+def test_a_committed_heal_proof_record_stands_for_the_same_inputs_only(tmp_path: Path) -> None:
+    """The schema file records a passing proof with the digest of its inputs; a build with the
+    same inputs (the build cache gone, as on a fresh clone) takes it; a record of other inputs
+    (a migration edited, or the record tampered with) runs the proof again and is rewritten."""
+    import shutil
+
+    project = write_project(tmp_path / "p", FILES, original_runner_through=2)
+    first = generator(project, "build")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert _summary(first.stdout).endswith("; heal: 8/8 crash points healed")
+    schema_file = project / "schema" / "main.sql"
+    record = next(line for line in schema_file.read_text().splitlines() if line.startswith("-- Heal proof: "))
+    assert record.startswith("-- Heal proof: 8/8 crash points healed; its inputs: sha256:")
+
+    shutil.rmtree(project / ".cache")
+    again = generator(project, "build")
+    assert _summary(again.stdout).endswith("; heal: 8/8 crash points healed (as schema/*.sql records)")
+
+    shutil.rmtree(project / ".cache")
+    schema_file.write_text(schema_file.read_text().replace(record, record[:-10] + "0000000000"))
+    tampered = generator(project, "build")
+    assert _summary(tampered.stdout).endswith("; heal: 8/8 crash points healed"), tampered.stdout
+    assert record in schema_file.read_text().splitlines()  # the proof ran again and recorded itself
+
+    shutil.rmtree(project / ".cache")
+    migration = project / "migrations" / "002_more.sql"
+    migration.write_text(migration.read_text() + "CREATE INDEX IF NOT EXISTS idx_users_both ON users(name, email);\n")
+    generator(project, "unlock", "2")
+    edited = generator(project, "build")
+    assert edited.returncode == 0, edited.stdout + edited.stderr
+    assert _summary(edited.stdout).endswith("; heal: 10/10 crash points healed")
