@@ -150,7 +150,8 @@ def _validate(path: Path, shown: str, text: str, data: dict[str, Any], disk: Dis
     gen_line = where.table("generator")
     for key in sorted(set(generator) - GENERATOR_KEYS):
         report(where.key(gen_line, key), "MF002",
-               f"unknown key 'generator.{toml_key(key)}' (known: ledger, lock, migrations, original_runner_through, output)")
+               f"unknown key 'generator.{toml_key(key)}' "
+               "(known: ledger, lock, migrations, original_runner_through, output)")
     migrations_rel = _string(generator, "migrations", "migrations", gen_line, where, report, "generator")
     output = _string(generator, "output", "cortexdb/_frozen.py", gen_line, where, report, "generator")
     ledger = _string(generator, "ledger", "schema_migrations", gen_line, where, report, "generator")

@@ -8,6 +8,7 @@ bytes into text the same way (`decode_sql`). The writes live in outputs.py.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -124,10 +125,9 @@ def read_project(path: Path, *, with_cache: bool = True) -> Project:
     schema_files = {}
     if manifest.original_runner_through:
         for name in manifest.databases:
-            try:
+            # None yet, or unreadable: the proof runs, and the build writes the file.
+            with contextlib.suppress(OSError):
                 schema_files[name] = (manifest.root / schema_path(name)).read_bytes()
-            except OSError:
-                pass  # none yet, or unreadable: the proof runs, and the build writes the file
     return Project(manifest, raw, sql, unreadable, lock, problem, toolchain, entry_bytes, schema_files,
                    _heal_code() if manifest.original_runner_through else b"")
 
