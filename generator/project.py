@@ -198,8 +198,10 @@ def _toolchain() -> tuple[tuple[str, bytes], ...]:
 
 
 def _heal_code() -> bytes:
-    """The heal proof's own code and the runtime heal it runs, as one byte string."""
-    return b"\0".join(path.read_bytes() for path in (cache.GENERATOR_DIR / "healproof.py", *cache.RUNTIME_MODULES))
+    """The heal proof's own code and the runtime heal it runs, as one byte string; with LF line
+    ends, so that a checkout with CRLF (git's core.autocrlf) takes the committed record."""
+    return b"\0".join(path.read_bytes().replace(b"\r\n", b"\n")
+                       for path in (cache.GENERATOR_DIR / "healproof.py", *cache.RUNTIME_MODULES))
 
 
 def _sqlglot_version() -> bytes:
