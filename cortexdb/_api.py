@@ -63,7 +63,7 @@ STATES = (UP_TO_DATE, ADOPTED, MIGRATED, WOULD_MIGRATE, FAILED)
 class DatabaseResult:
     """What `migrate` did (or, with dry_run, would do) to one database (file or server URL)."""
 
-    __slots__ = ("backed_up", "error", "name", "path", "pending", "session", "state", "versions")
+    __slots__ = ("backed_up", "error", "healed", "name", "path", "pending", "session", "state", "versions")
 
     def __init__(
         self,
@@ -75,6 +75,7 @@ class DatabaseResult:
         backed_up: bool = False,
         session: bool = False,
         error: CortexDBError | None = None,
+        healed: str = "",
     ) -> None:
         self.name = name  # the database's name in the manifest, e.g. "cortex" or "session"
         self.session = session  # one file of a per-session database
@@ -84,6 +85,8 @@ class DatabaseResult:
         self.pending = pending  # dry run: the migrations that would be applied
         self.backed_up = backed_up
         self.error = error  # FAILED: what stopped this database (nothing of its migration remains)
+        # What healing on adoption completed ("completed migration 37 from step 2"); "" when nothing.
+        self.healed = healed
 
     @property
     def remote(self) -> bool:
@@ -290,7 +293,7 @@ def _result(target: Target, outcome: Outcome | CortexDBError | None) -> Database
     state = MIGRATED if outcome.applied else ADOPTED if outcome.adopted else UP_TO_DATE
     return DatabaseResult(
         target.name, target.location, state, tuple(outcome.applied), backed_up=outcome.backed_up,
-        session=target.entry.session,
+        session=target.entry.session, healed=outcome.healed,
     )
 
 

@@ -74,7 +74,8 @@ def _migrated_json(database: DatabaseResult, sql: list[tuple[str, list[str]]] | 
     shown: dict[str, object] = {
         "name": database.name, "path": _report.absolute(database.path), "state": str(database.state),
         "session": database.session, "applied": list(database.versions), "pending": list(database.pending),
-        "backed_up": database.backed_up, "error": None if database.error is None else str(database.error),
+        "backed_up": database.backed_up, "healed": database.healed or None,
+        "error": None if database.error is None else str(database.error),
     }
     if sql is not None:
         shown["sql"] = [{"migration": label, "statements": statements} for label, statements in sql]

@@ -104,6 +104,11 @@ def migrate_lines(result: MigrateResult, data_dir: str, verbosity: int, dry_run:
 
 
 def _migrate_text(database: DatabaseResult) -> str:
+    text = _state_text(database)
+    return f"healed on adoption ({database.healed}); {text}" if database.healed else text
+
+
+def _state_text(database: DatabaseResult) -> str:
     if database.state == MIGRATED:
         return f"applied {versions(database.versions)}"
     if database.state == WOULD_MIGRATE:

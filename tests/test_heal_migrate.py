@@ -9,6 +9,7 @@ now `migrate` heals it, `verify` exits 0, and SQLite is asked for every row.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -63,6 +64,8 @@ def _migrate_and_verify(data: Path) -> subprocess.CompletedProcess[str]:
     migrate = run_cli("migrate", "--data-dir", str(data))
     assert migrate.returncode == 0, migrate.stdout + migrate.stderr
     assert "healed on adoption" in migrate.stderr
+    healed_rows = [line for line in migrate.stdout.splitlines() if " healed on adoption (" in line]
+    assert healed_rows, migrate.stdout  # the result says it, not only the log
     verify = run_cli("verify", "--data-dir", str(data))
     assert verify.returncode == 0, verify.stdout + verify.stderr
     assert list((data / "backups").iterdir()), "healing changes a database only after its backup"
@@ -109,6 +112,16 @@ def test_a_recorded_migration_missing_columns_is_completed_by_migrate(tmp_path: 
     assert _ledger(path) == ledger  # nothing was pending: the ledger already claimed it all
     assert _ids(path, "graph_entities") == {1, 2, 3}
     _kept(before, _row_counts(data))
+
+
+def test_migrate_json_says_what_healing_completed(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    build_crashed_data_dir(data, DATABASES, LEGACY, Crash(37, 1), seed=_entities)
+    migrate = run_cli("migrate", "--data-dir", str(data), "--format", "json")
+    assert migrate.returncode == 0, migrate.stdout + migrate.stderr
+    healed = {d["name"]: d["healed"] for d in json.loads(migrate.stdout)["databases"]}
+    assert healed["memory"] is not None and "completed migration 37" in healed["memory"]
+    assert {name for name, what in healed.items() if what} == {"memory"}
 
 
 def test_a_rebuild_crashed_after_its_drop_is_finished_by_migrate(tmp_path: Path) -> None:
