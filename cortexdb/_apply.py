@@ -78,7 +78,10 @@ if TYPE_CHECKING:
     HealWork = Callable[[Any, tuple[type[BaseException], ...]], Healed]
 
     class Healing(Protocol):
-        """What a backend that heals (a local file) offers besides `Backend`."""
+        """What a backend that heals offers besides `Backend`: a local file completes what is
+        missing (`_heal.heal`); a server only checks (`_heal.check`) and refuses."""
+
+        completes: bool
 
         def user_version(self) -> int:
             """Under the lock: `PRAGMA user_version`, the fingerprint the ledger was written with."""
@@ -112,8 +115,6 @@ def apply_pending(catalog: Catalog, spec: DatabaseSpec, backend: Backend) -> Out
     """Bring the database behind `backend` up to date with `spec`'s migrations."""
     for migration in spec.migrations:
         check_steps(migration, catalog.source)
-    # Only a local file heals: on a server each heal query would be a round trip, inside the
-    # write transaction sqld aborts after 5 s. A server database is adopted as before.
     heals = catalog.heal is not None and hasattr(backend, "heal")
     healing: Healing | None = backend if heals else None  # type: ignore[assignment]
     try:
@@ -217,7 +218,7 @@ class _Migrator:
         if not rows or healing.user_version() == value:
             self.heal_checked = True
             return True
-        if self.foreign_keys_on:
+        if self.foreign_keys_on and healing.completes:
             # As for a `foreign_keys_off` migration: a completion may rebuild a table.
             self.backend.set_foreign_keys(False)
             self.foreign_keys_on = False
@@ -235,6 +236,8 @@ class _Migrator:
         by_version = {m.version: m for m in self.spec.migrations}
 
         def work(conn: Any, errors: tuple[type[BaseException], ...]) -> Healed:
+            if not healing.completes:
+                return _heal.check(conn, self.ledger, migrations, applied)
             return _heal.heal(conn, self.ledger, migrations, applied, errors)
 
         def record(healed: Healed) -> Record:

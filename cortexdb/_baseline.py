@@ -36,13 +36,20 @@ def migrations_upto(spec: DatabaseSpec, version: int) -> list[Migration]:
     return [migration for migration in spec.migrations if migration.version <= version]
 
 
-def schema_after(migrations: list[Migration], ledger: str, source: str) -> tuple[SchemaRow, ...]:
-    """The schema `migrations` leave on an empty database, as SQLite reads it back."""
+def schema_after(migrations: list[Migration], ledger: str, source: str,
+                 seen: set[tuple[str, str]] | None = None) -> tuple[SchemaRow, ...]:
+    """The schema `migrations` leave on an empty database, as SQLite reads it back; into `seen`,
+    if given, every (type, name) that exists after any of their steps."""
     conn = sqlite3.connect(":memory:", isolation_level=None)
     try:
         for migration in migrations:
             check_steps(migration, source)
-            execute_steps(conn, migration.steps)
+            if seen is None:
+                execute_steps(conn, migration.steps)
+                continue
+            for step in migration.steps:
+                execute_steps(conn, [step])
+                seen.update((str(row[0]), str(row[1])) for row in read_schema(conn, ledger))
         return read_schema(conn, ledger)
     finally:
         conn.close()

@@ -217,6 +217,22 @@ def heal(conn: Any, ledger: str, migrations: Sequence[HealMigration], applied: I
     return Healed(completed, resumed, unknown)
 
 
+def check(conn: Any, ledger: str, migrations: Sequence[HealMigration], applied: Iterable[int]) -> Healed:
+    """For a backend that does not complete (a database on a server): the live schema must be
+    the one the build proves for the ledger (step 1 of `heal`), else HealRefusal naming what
+    differs. A heal there would be a round trip per statement inside the write transaction the
+    server aborts after 5 s; `cortex db repair` works there."""
+    done = set(applied)
+    recorded = _recorded(migrations, done)
+    known = {name for m in migrations for name in m.names}
+    schema = schema_objects(conn, ledger)
+    if any(m.version in done for m in migrations[recorded:]) or \
+            objects_digest(schema, known) != _after(migrations, recorded):
+        refusal = _mismatch(conn, ledger, migrations, recorded, schema, known, [])
+        raise HealRefusal(refusal.kind, f"cortexdb heals local files only, and {refusal.message}", refusal.objects)
+    return Healed([], None, [])
+
+
 class _Runner:
     """Runs a migration's steps for the heal. Before the first, it reads what the final checks
     compare with (rows of the tables a rebuild renames, foreign-key violations): a heal that

@@ -27,7 +27,7 @@ from ._plan import make_plan
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Collection, Sequence
     from typing import Any
 
     from ._apply import Record
@@ -66,9 +66,12 @@ def repair_work(spec: DatabaseSpec, ledger: str, snapshot: Snapshot, read_rows: 
     if refusal is not None:
         raise refusal
     recorded = sorted([*plan.applied, *(migration for migration, _ in plan.changed)], key=lambda m: m.version)
-    proven = spec.schema if not plan.pending else _proven_for(recorded, ledger, source, snapshot.location)
+    made: set[tuple[str, str]] = set()  # every object the recorded migrations make on the way
+    proven = _proven_for(recorded, ledger, source, snapshot.location, made)
+    if not plan.pending:
+        proven = spec.schema
     assert snapshot.schema is not None
-    statements = schema_statements(proven, snapshot.schema, snapshot.location, read_rows)
+    statements = schema_statements(proven, snapshot.schema, snapshot.location, read_rows, made)
     record: Record = []
     if plan.changed:
         if statements:
@@ -87,10 +90,11 @@ def repair_work(spec: DatabaseSpec, ledger: str, snapshot: Snapshot, read_rows: 
     return RepairWork(statements, record, [migration.version for migration, _ in plan.changed])
 
 
-def _proven_for(recorded: list[Migration], ledger: str, source: str, location: str) -> tuple[SchemaRow, ...]:
+def _proven_for(recorded: list[Migration], ledger: str, source: str, location: str,
+                made: set[tuple[str, str]]) -> tuple[SchemaRow, ...]:
     """The schema the recorded migrations prove, in version order, as SQLite leaves it."""
     try:
-        return schema_after(recorded, ledger, source)
+        return schema_after(recorded, ledger, source, made)
     except sqlite3.Error as error:
         raise OperationRefusedError(
             location,
@@ -101,10 +105,15 @@ def _proven_for(recorded: list[Migration], ledger: str, source: str, location: s
 
 def schema_statements(
     proven: Sequence[SchemaRow], live: Sequence[SchemaRow], location: str, read_rows: ReadRows | None,
+    made: Collection[tuple[str, str]] = (),
 ) -> list[str]:
     """What turns `live` into `proven`: tables rebuilt or created, indexes, triggers and views
-    created or replaced. Objects that only the live schema has are left as they are."""
-    missing, _, different = compare_schema(proven, live)
+    created or replaced, and dropped where the migrations `made` them and a later one dropped
+    them (a crash left the old unique index that a later migration replaced). Other objects only
+    the live schema has (the application's own; a table, which holds rows) are left as they are."""
+    missing, extra, different = compare_schema(proven, live)
+    gone = [(kind, name) for kind, name in extra if kind in ("index", "trigger", "view") and (kind, name) in made]
+    retired = [f"DROP {kind.upper()} IF EXISTS {quote_identifier(name)}" for kind, name in gone]
     want = {(row[0], row[1]): row for row in proven}
     have = {(row[0], row[1]): row for row in live}
     rebuilt = [name for kind, name in different if kind == "table"]
@@ -120,7 +129,7 @@ def schema_statements(
     # Indexes and triggers of a rebuilt table went with the old one: all of them are made again,
     # the live schema's own ones too (by their live definition: repair removes nothing).
     again = [key for key, row in want.items() if key[0] in ("index", "trigger") and row[2] in rebuilt]
-    again += [key for key, row in have.items() if key not in want and row[2] in rebuilt and row[3]]
+    again += [key for key, row in have.items() if key not in want and key not in gone and row[2] in rebuilt and row[3]]
     for key in sorted(set(missing) | set(different) | set(again)):
         kind, name = key
         if kind == "table":
@@ -128,7 +137,7 @@ def schema_statements(
         if key in have and key not in again:
             statements.append(f"DROP {kind.upper()} IF EXISTS {quote_identifier(name)}")
         statements.append(_sql(want.get(key) or have[key]))
-    return statements
+    return retired + statements
 
 
 def _rebuild(proven: SchemaRow, live: SchemaRow, indexes: list[str], location: str,

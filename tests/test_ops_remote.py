@@ -74,3 +74,41 @@ def test_history_baseline_repair_and_restore_on_a_server(server: sqld.SqldCluste
     done = run_cli("restore", "20261207T000000Z", *args)
     assert done.returncode == 2 and "libSQL server" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_server_database_the_original_runner_half_applied_is_refused_then_repaired(
+        server: sqld.SqldCluster, tmp_path: Path) -> None:
+    """CortexPrism's runner crashed after 045's first ADD COLUMN; its next start said "duplicate
+    column" and recorded 045 with the rest never run. On a server, healing only checks (a heal
+    would be a round trip per statement inside the write transaction sqld aborts after 5 s):
+    migrate refuses in one line naming what is missing and repair, nothing changed; repair
+    completes it; then migrate and verify pass."""
+    from cortexdb._contract import Step, create_ledger_statement
+
+    url = server.primary.url
+    args = ["--database", "vault", "--database-url", f"vault={url}", "--data-dir", str(tmp_path)]
+    first, scoping = VAULT.migrations[0], VAULT.migrations[1]
+    for raw in first.steps:
+        sqld.query(url, Step(raw).sql)
+    sqld.query(url, Step(scoping.steps[0]).sql)  # the first ADD COLUMN, then the crash
+    sqld.query(url, create_ledger_statement(LEDGER))
+    entries = {e["version"]: e for e in FROZEN.MIGRATIONS}
+    for migration in (first, scoping):
+        entry = entries[migration.version]
+        sqld.query(url, f"INSERT INTO {LEDGER} (version, description, checksum) VALUES "
+                        f"({migration.version}, '{entry['description']}', '{entry['legacy_checksum']}')")
+    ledger = sqld.query(url, f"SELECT * FROM {LEDGER} ORDER BY version")
+
+    refused = run_cli("migrate", *args)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    [line] = refused.stderr.strip().splitlines()
+    assert "cannot heal this database: cortexdb heals local files only" in line
+    assert "vault_entries.owner_user_id" in line and "run `cortex db repair`" in line
+    assert sqld.query(url, f"SELECT * FROM {LEDGER} ORDER BY version") == ledger  # nothing changed
+    assert sqld.query(url, "PRAGMA user_version") == [(0,)]
+
+    repaired = run_cli("repair", *args)
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    migrated = run_cli("migrate", *args)
+    assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+    assert cortexdb.verify(tmp_path, databases=["vault"], urls={"vault": url}).ok

@@ -137,6 +137,8 @@ class LocalFile:
             raise commit_failed(self.location, migration, self._error(error)) from None
         return True
 
+    completes = True  # healing completes what the original runner left undone (`Healing`)
+
     def user_version(self) -> int:
         try:
             return _ledger.read_user_version(self._conn())

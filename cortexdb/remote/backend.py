@@ -28,20 +28,21 @@ import time
 from .. import _ledger
 from .._apply import check_foreign_keys, ended_own_transaction, step_failed, violations
 from .._contract import ADD_COLUMN, COLUMN_EXISTS, Step, read_schema, user_version_statement
-from .._errors import CommitUnconfirmed, ConnectError, LockTimeoutError, RemoteError, SQLError
+from .._errors import CommitUnconfirmed, ConnectError, LockTimeoutError, MigrationFailedError, RemoteError, SQLError
 from .._inspect import Snapshot
 from . import session as _libsql
 from .batches import BatchItem, Unless
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from typing import Any
 
-    from .._apply import Record
+    from .._apply import HealWork, Record
     from .._catalog import Migration
     from .._contract import SchemaRow
     from .._errors import CortexDBError
+    from .._heal import Healed
 
 log = logging.getLogger("cortexdb")
 
@@ -204,6 +205,26 @@ class RemoteDatabase:
                 raise self._failed(migration, len(before), error) from None
             raise
         return True
+
+    # Healing on adoption checks the live schema against the build's proof for the ledger and
+    # refuses what differs (`_heal.check`); it completes nothing: a heal would be a round trip
+    # per statement inside the write transaction sqld aborts after 5 s.
+    completes = False
+
+    def user_version(self) -> int:
+        return _ledger.read_user_version(self._conn())
+
+    def heal(self, work: HealWork, record: Callable[[Healed], Record]) -> Healed | None:
+        from .._heal import HealRefusal
+
+        conn = self._conn()
+        try:
+            healed = work(conn, (SQLError,))
+        except HealRefusal as refusal:
+            conn.execute("ROLLBACK")
+            raise MigrationFailedError(self.location, f"cannot heal this database: {refusal.message}") from None
+        conn.execute("ROLLBACK")  # nothing changed: the loop goes on in a new transaction
+        return healed
 
     def finish(self, fingerprint: int | None) -> bool:
         if fingerprint is None:
