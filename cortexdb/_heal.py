@@ -70,55 +70,26 @@ from ._contract import (
     live_facts,
     name_key,
     objects_digest,
-    quote_identifier,
-    read_schema,
     schema_digest,
     schema_objects,
+)
+from ._heal_checks import (
+    REPAIR,
+    HealMigration,
+    HealRefusal,
+    check_rows,
+    check_violations,
+    count_rows,
+    mismatch,
+    proven_schema,
+    reorder,
+    violations,
 )
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
     from typing import Any
-
-_REPAIR = "run `cortex db repair`"
-
-
-class HealRefusal(Exception):
-    """What cannot be healed. `kind`: definition, data, ambiguous or failed; `objects` named."""
-
-    def __init__(self, kind: str, message: str, objects: Sequence[str] = ()) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
-        self.objects = tuple(objects)
-
-
-class HealMigration:
-    """One migration as the heal needs it: its compiled steps and its `HEAL` record."""
-
-    __slots__ = ("file", "foreign_keys_off", "names", "records", "steps", "version")
-
-    def __init__(self, version: int, file: str, steps: Sequence[Any], foreign_keys_off: bool,
-                 record: Sequence[Any]) -> None:
-        names, records = record
-        if len(records) != len(steps):
-            raise HealRefusal("failed", f"HEAL[{version}] does not match the migration's steps: "
-                              "regenerate with `make migrations`", [file])
-        self.version = version
-        self.file = file
-        self.steps = tuple(steps)
-        self.foreign_keys_off = foreign_keys_off
-        self.names = tuple(names)
-        self.records = tuple(records)
-
-    @property
-    def label(self) -> str:
-        return f"{self.version} ({self.file})"
-
-    def line(self, index: int) -> str:
-        return f"{self.file}:{self.steps[index][1]}"
-
 
 class Healed:
     """What `heal` did. The caller records `resumed`'s migration in the same transaction."""
@@ -171,7 +142,7 @@ def heal(conn: Any, ledger: str, migrations: Sequence[HealMigration], applied: I
     if any(m.version in done for m in migrations[recorded:]):
         gap = migrations[recorded]
         raise HealRefusal("ambiguous", f"the ledger records migrations after {gap.label} but not it: "
-                          f"the build proves no schema for that state; {_REPAIR}", [gap.file])
+                          f"the build proves no schema for that state; {REPAIR}", [gap.file])
     known = {name for m in migrations for name in m.names}
     before = _after(migrations, recorded)
     pending = migrations[recorded] if recorded < len(migrations) else None
@@ -197,11 +168,11 @@ def heal(conn: Any, ledger: str, migrations: Sequence[HealMigration], applied: I
         if live not in chain and completed:
             # Columns a completion added come after those later migrations added: the table
             # has the proven columns in another order, which only a rebuild can change.
-            _reorder(conn, ledger, schema, proven_schema(ledger, migrations[:recorded]))
+            reorder(conn, ledger, schema, proven_schema(ledger, migrations[:recorded]))
             schema = schema_objects(conn, ledger)
             live = objects_digest(schema, known)
         if live not in chain:
-            raise _mismatch(conn, ledger, migrations, recorded, schema, known, completed)
+            raise mismatch(conn, ledger, migrations, recorded, schema, known, completed)
     resumed = None
     if pending is not None and live != before:
         start = _resume_point(conn, pending, [q for q, digest in enumerate(chain) if digest == live])
@@ -209,11 +180,11 @@ def heal(conn: Any, ledger: str, migrations: Sequence[HealMigration], applied: I
             run(pending, range(start, len(pending.steps)), "finishing")
         if objects_digest(schema_objects(conn, ledger), known) != chain[-1]:
             raise HealRefusal("definition", f"finishing migration {pending.label} from {pending.line(start)} "
-                              f"did not give its proven schema; {_REPAIR}", [pending.file])
+                              f"did not give its proven schema; {REPAIR}", [pending.file])
         resumed = (pending.version, start)
     if run.violations is not None:  # steps ran: check what they did
-        _check_rows(conn, run.counts, migrations, completed, resumed)
-        _check_violations(run.violations, _violations(conn))
+        check_rows(conn, run.counts, migrations, completed, resumed)
+        check_violations(run.violations, violations(conn))
     return Healed(completed, resumed, unknown)
 
 
@@ -228,7 +199,7 @@ def check(conn: Any, ledger: str, migrations: Sequence[HealMigration], applied: 
     schema = schema_objects(conn, ledger)
     if any(m.version in done for m in migrations[recorded:]) or \
             objects_digest(schema, known) != _after(migrations, recorded):
-        refusal = _mismatch(conn, ledger, migrations, recorded, schema, known, [])
+        refusal = mismatch(conn, ledger, migrations, recorded, schema, known, [])
         raise HealRefusal(refusal.kind, f"cortexdb heals local files only, and {refusal.message}", refusal.objects)
     return Healed([], None, [])
 
@@ -249,8 +220,8 @@ class _Runner:
 
     def __call__(self, migration: HealMigration, indexes: Iterable[int], doing: str) -> None:
         if self.violations is None:
-            self.counts = {f"table|{name}": _count(self.conn, name) for name in self.renamed}
-            self.violations = _violations(self.conn)
+            self.counts = {f"table|{name}": count_rows(self.conn, name) for name in self.renamed}
+            self.violations = violations(self.conn)
         _run(self.conn, migration, indexes, self.errors, doing)
 
 
@@ -314,7 +285,7 @@ def _unfilled(conn: Any, migration: HealMigration, status: Sequence[bool | None]
         return None
     # A scratch object still there says its DROP (in the tail) never ran, as an empty fresh table does.
     stranded = ran >= 0 and bool(migration.records[ran][4]) and _passing(migration.records[ran], scratch)
-    if not stranded and not any(record[1] == FRESH and not _count(conn, record[2]) for record in tail):
+    if not stranded and not any(record[1] == FRESH and not count_rows(conn, record[2]) for record in tail):
         return None
     run(migration, range(ran + 1, len(migration.steps)), "completing")
     return ran + 1
@@ -360,12 +331,12 @@ def _decide(conn: Any, migration: HealMigration, low: int, high: int) -> int:
     start = low
     for i in range(low, high):
         effect, table = migration.records[i][1], migration.records[i][2]
-        if effect == FRESH and _count(conn, table):
+        if effect == FRESH and count_rows(conn, table):
             start = i + 1
     for i in range(start, high):
         if migration.records[i][1] == ONCE:
             raise HealRefusal("ambiguous", f"cannot tell whether {migration.line(i)} ran before the crash (it "
-                              f"changes no schema, and running it twice is not harmless); {_REPAIR}",
+                              f"changes no schema, and running it twice is not harmless); {REPAIR}",
                               [migration.file])
     return start
 
@@ -384,174 +355,7 @@ def _run(conn: Any, migration: HealMigration, indexes: Iterable[int],
             execute_steps(conn, [migration.steps[i]])
         except errors as error:
             raise HealRefusal("failed", f"{doing} migration {migration.label} failed at {migration.line(i)}: "
-                              f"{error}; {_REPAIR}", [migration.file]) from None
-
-
-def proven_schema(ledger: str, migrations: Sequence[HealMigration]) -> dict[str, tuple[str, str, str]]:
-    """The schema after `migrations`, by running their steps on a scratch in-memory database:
-    "type|name key" -> (name, tbl_name, SQL). Only the heal's reorder needs whole definitions."""
-    import sqlite3
-
-    scratch = sqlite3.connect(":memory:", isolation_level=None)
-    try:
-        scratch.execute(f"CREATE TABLE {quote_identifier(ledger)} (version INTEGER PRIMARY KEY)")
-        for migration in migrations:
-            execute_steps(scratch, migration.steps)
-        return {f"{kind}|{name_key(name)}": (name, table, sql or "")
-                for kind, name, table, sql in read_schema(scratch, ledger)}
-    finally:
-        scratch.close()
-
-
-def _reorder(conn: Any, ledger: str, schema: Mapping[str, tuple[str, str]],
-             proven: Mapping[str, tuple[str, str, str]]) -> None:
-    """Rebuild each table whose columns are the proven ones in another order to its proven
-    definition (foreign keys are off): rows kept with their rowids, then its indexes and
-    triggers recreated as proven. SQLite's procedure, except that the table is created under
-    its own name (a rename would rewrite its SQL text), its rows parked in a temp table."""
-    for key, (name, sql) in schema.items():
-        if not key.startswith("table|") or key not in proven or proven[key][2] == sql:
-            continue
-        if sql.upper().startswith("CREATE VIRTUAL") or _columns(conn, name) is None:
-            continue
-        columns = _columns(conn, name)
-        assert columns is not None
-        scratch = _columns_of_sql(proven[key][2])
-        if scratch is None or sorted(map(name_key, scratch)) != sorted(map(name_key, columns)):
-            continue  # not only an order: left for the final check to refuse
-        rowid = "WITHOUT ROWID" not in " ".join(proven[key][2].upper().split())
-        listed = ", ".join(quote_identifier(c) for c in columns)
-        park = quote_identifier("cortexdb_heal_rows")
-        table = quote_identifier(name)
-        sequence = _sequence(conn, name)
-        conn.execute(f"CREATE TEMP TABLE {park} AS SELECT {'rowid AS cortexdb_rowid, ' if rowid else ''}"
-                     f"{listed} FROM main.{table}")
-        conn.execute(f"DROP TABLE main.{table}")
-        conn.execute(proven[key][2])
-        conn.execute(f"INSERT INTO main.{table} ({'rowid, ' if rowid else ''}{listed}) "
-                     f"SELECT {'cortexdb_rowid, ' if rowid else ''}{listed} FROM temp.{park}")
-        conn.execute(f"DROP TABLE temp.{park}")
-        if sequence is not None:
-            conn.execute("UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?", (sequence, name))
-            if not conn.execute("SELECT 1 FROM sqlite_sequence WHERE name = ?", (name,)).fetchone():
-                conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (name, sequence))
-        for other, (_, owner, definition) in sorted(proven.items()):
-            if other.split("|")[0] in ("index", "trigger") and name_key(owner) == name_key(name) and definition:
-                conn.execute(definition)
-
-
-def _columns(conn: Any, table: str) -> list[str] | None:
-    """Stored columns (generated ones left out: they cannot be inserted), or None if any is hidden."""
-    rows = conn.execute(f"PRAGMA table_xinfo({quote_identifier(table)})").fetchall()
-    if any(int(row[6]) == 1 for row in rows):
-        return None
-    return [str(row[1]) for row in rows if int(row[6]) == 0]
-
-
-def _columns_of_sql(sql: str) -> list[str] | None:
-    import sqlite3
-
-    scratch = sqlite3.connect(":memory:")
-    try:
-        scratch.execute(sql)
-        name = scratch.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchone()[0]
-        return _columns(scratch, name)
-    except sqlite3.Error:
-        return None  # it needs objects the scratch lacks (a REFERENCES is fine; a CHECK is too)
-    finally:
-        scratch.close()
-
-
-def _sequence(conn: Any, table: str) -> int | None:
-    if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").fetchone():
-        return None
-    row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)).fetchone()
-    return None if row is None else int(row[0])
-
-
-def _check_rows(conn: Any, counts: Mapping[str, int], migrations: Sequence[HealMigration],
-                completed: list[tuple[int, int]], resumed: tuple[int, int] | None) -> None:
-    """A table the heal renamed into holds at least the rows either copy held before."""
-    starts = dict(completed)
-    if resumed:
-        starts[resumed[0]] = resumed[1]
-    for migration in migrations:
-        for record in migration.records[starts.get(migration.version, len(migration.records)):]:
-            if record[1] != RENAME:
-                continue
-            old, new = record[2], record[3]
-            had = max(counts.get(f"table|{name_key(old)}", 0), counts.get(f"table|{name_key(new)}", 0))
-            has = _count(conn, new)
-            if has < had:
-                raise HealRefusal("data", f"healing table {new} would keep {has} of its {had} rows; {_REPAIR}",
-                                  [new])
-
-
-def _count(conn: Any, table: str) -> int:
-    found = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE",
-                         (table,)).fetchone()
-    if found is None:
-        return 0
-    return int(conn.execute(f"SELECT count(*) FROM {quote_identifier(str(found[0]))}").fetchone()[0])
-
-
-def _violations(conn: Any) -> dict[tuple[str, str], int]:
-    found: dict[tuple[str, str], int] = {}
-    for row in conn.execute("PRAGMA foreign_key_check").fetchall():
-        key = (str(row[0]), str(row[2]))
-        found[key] = found.get(key, 0) + 1
-    return found
-
-
-def _check_violations(before: Mapping[tuple[str, str], int], after: Mapping[tuple[str, str], int]) -> None:
-    new = sorted(key for key, count in after.items() if count > before.get(key, 0))
-    if new:
-        table, parent = new[0]
-        raise HealRefusal("data", f"healing would leave rows of table {table} without their {parent} row; "
-                          f"{_REPAIR}", [table for table, _ in new])
-
-
-def _mismatch(conn: Any, ledger: str, migrations: Sequence[HealMigration], recorded: int,
-              schema: Mapping[str, tuple[str, str]], known: set[str],
-              completed: list[tuple[int, int]]) -> HealRefusal:
-    """The refusal when the live schema is not one the build proves: the facts that differ."""
-    at = f"after migration {migrations[recorded - 1].label}" if recorded else "before any migration"
-    expected = set()
-    for migration in migrations[:recorded]:
-        for record in migration.records:
-            expected |= {fact for fact, kill in record[4] if fact not in expected}
-            expected -= {fact for fact, _ in record[5]}
-            expected -= {fact for fact, kill in record[4] if kill == TRANSIENT}
-    facts = {fact for fact in live_facts(conn, ledger) if _fact_name(fact) in known}
-    # A table is told by its columns (any ADD COLUMN changes its SQL), not by its SQL's hash.
-    by_columns = {fact.split("|")[1] for fact in expected | facts if fact.startswith("c|")}
-    expected = {fact for fact in expected if not _table_sql(fact, by_columns)}
-    facts = {fact for fact in facts if not _table_sql(fact, by_columns)}
-    missing = sorted(_describe(fact) for fact in expected - facts)
-    extra = sorted(_describe(fact) for fact in facts - expected)
-    changed = sorted(set(missing) & set(extra))  # there, with another definition
-    problems = [f"another definition of {c}" for c in changed]
-    problems += [f"missing {m}" for m in missing if m not in changed]
-    problems += [f"unexpected {e}" for e in extra if e not in changed]
-    shown = "; ".join(problems[:4]) + ("; ..." if len(problems) > 4 else "")
-    tried = f" (after completing {', '.join(str(v) for v, _ in completed)})" if completed else ""
-    return HealRefusal("definition", f"the schema is not one the build proves {at}{tried}: "
-                       f"{shown or 'it differs'}; {_REPAIR}", [p.rsplit(" ", 1)[-1] for p in problems])
-
-
-def _table_sql(fact: str, tables: set[str]) -> bool:
-    parts = fact.split("|")
-    return parts[0] == "o" and parts[1] == "table" and parts[2] in tables
-
-
-def _fact_name(fact: str) -> str:
-    kind, a, b = fact.split("|", 3)[:3]
-    return f"{a}|{b}" if kind == "o" else f"table|{a}"
-
-
-def _describe(fact: str) -> str:
-    parts = fact.split("|")
-    return f"{parts[1]} {parts[2]}" if parts[0] == "o" else f"column {parts[1]}.{parts[2]}"
+                              f"{error}; {REPAIR}", [migration.file]) from None
 
 
 def _serve() -> None:

@@ -24,8 +24,10 @@ from .diagnostics import Diagnostic, Severity
 CACHE_FILE = Path(".cache") / "generator" / "build.json"  # relative to the project root
 GENERATOR_DIR = Path(__file__).resolve().parent
 # Read, not imported: importing cortexdb would cost a cache hit more than the rest of it.
-# `_heal.py`: the heal proof runs it (in a child process), so a change of it is a cache miss.
-RUNTIME_MODULES = (GENERATOR_DIR.parent / "cortexdb" / "_contract.py", GENERATOR_DIR.parent / "cortexdb" / "_heal.py")
+# `_heal.py`, `_heal_checks.py`: the heal proof runs them (in a child process), so a change of
+# them is a cache miss.
+RUNTIME_MODULES = tuple(GENERATOR_DIR.parent / "cortexdb" / name
+                        for name in ("_contract.py", "_heal.py", "_heal_checks.py"))
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ from legacy import Crash, build_crashed_data_dir, databases_of, legacy_statement
 from runtime_support import LEDGER, ROOT, live_schema, prefix_schema, real_frozen, run_cli
 
 from cortexdb._catalog import load_catalog
-from cortexdb._heal import Healed, HealRefusal, heal, of_catalog
+from cortexdb._heal import Healed, heal, of_catalog
+from cortexdb._heal_checks import HealRefusal
 from generator.healdata import heal_data
 
 FROZEN = real_frozen()

@@ -147,7 +147,7 @@ class LocalFile:
 
     def heal(self, work: HealWork, record: Callable[[Healed], Record]) -> Healed | None:
         from .._errors import MigrationFailedError
-        from .._heal import HealRefusal
+        from .._heal_checks import HealRefusal
 
         conn = self._conn()
         try:

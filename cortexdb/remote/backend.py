@@ -215,7 +215,7 @@ class RemoteDatabase:
         return _ledger.read_user_version(self._conn())
 
     def heal(self, work: HealWork, record: Callable[[Healed], Record]) -> Healed | None:
-        from .._heal import HealRefusal
+        from .._heal_checks import HealRefusal
 
         conn = self._conn()
         try:
