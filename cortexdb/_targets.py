@@ -163,7 +163,7 @@ def database_urls(
         _check(catalog, name, url, source)
         if not url:
             continue  # explicitly local
-        from .remote.hrana import server_key  # only with a URL: it is the remote client's reading
+        from .remote.transport import server_key  # only with a URL: it is the remote client's reading
 
         server = server_key(url)
         if server in owners:
@@ -204,7 +204,7 @@ def _check(catalog: Catalog | Index, name: str, url: str, source: str) -> None:
         raise InvalidInputError(None, f"{source}: {url!r} names no host")
     if "?" in authority or "#" in authority or "?" in rest or "#" in rest:
         raise InvalidInputError(None, f"{source}: {url!r}: a libSQL server URL takes no query or fragment")
-    from .remote.hrana import server_key
+    from .remote.transport import server_key
 
     if server_key(url)[2] < 0:
         raise InvalidInputError(None, f"{source}: {url!r}: the port must be a number from 0 to 65535")

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from cortexdb.remote.hrana import decode_value, encode_value
+from cortexdb.remote.messages import decode_value, encode_value
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTALL_SCRIPT = ROOT / "tools" / "install-sqld"

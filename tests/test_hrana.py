@@ -28,6 +28,7 @@ import cortexdb
 from cortexdb._catalog import load_catalog
 from cortexdb._targets import database_urls
 from cortexdb.remote import hrana as _hrana
+from cortexdb.remote import messages as _messages
 from cortexdb.remote import session as _libsql
 from generator.sqlsplit import split
 
@@ -42,7 +43,8 @@ def cluster(tmp_path: Path) -> Iterator[sqld.SqldCluster]:
 
 def test_importing_the_remote_backend_loads_only_the_stdlib() -> None:
     code = (
-        "import sys; before = set(sys.modules); import cortexdb.remote.session, cortexdb.remote.hrana; "
+        "import sys; before = set(sys.modules); "
+        "import cortexdb.remote.session, cortexdb.remote.hrana, cortexdb.remote.messages, cortexdb.remote.transport; "
         "loaded = {name.partition('.')[0] for name in set(sys.modules) - before}; "
         "print(sorted(loaded - set(sys.stdlib_module_names) - {'cortexdb'}))"
     )
@@ -191,11 +193,11 @@ def test_hrana_3_is_what_reports_the_transaction_state(cluster: sqld.SqldCluster
 
     client = _hrana.Client(cluster.replicas[0].url, timeout=5)
     stream = _hrana.Stream(client)
-    begun = stream.batch([_hrana.Step(_hrana.Statement("BEGIN IMMEDIATE"))])
+    begun = stream.batch([_messages.Step(_messages.Statement("BEGIN IMMEDIATE"))])
     assert not begun.autocommit
-    guarded = _hrana.Step(_hrana.Statement("SELECT 1"), _hrana.is_autocommit())
+    guarded = _messages.Step(_messages.Statement("SELECT 1"), _messages.is_autocommit())
     assert stream.batch([guarded]).steps[0].skipped  # its condition does not hold in a transaction
-    assert stream.batch([_hrana.Step(_hrana.Statement("ROLLBACK"))], close=True).autocommit
+    assert stream.batch([_messages.Step(_messages.Statement("ROLLBACK"))], close=True).autocommit
     with pytest.raises(_hrana.ProtocolError, match="closed"):
         stream.batch([guarded])
     client.close()

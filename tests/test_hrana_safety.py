@@ -19,7 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cortexdb.remote import hrana as _hrana
+from cortexdb.remote import messages as _messages
 from cortexdb.remote import session as _libsql
+from cortexdb.remote import transport as _transport
 
 Handler = Callable[[http.server.BaseHTTPRequestHandler, dict[str, Any]], None]
 
@@ -101,10 +103,10 @@ def test_a_stream_moved_to_another_origin_is_refused(serve: Callable[[Handler], 
     client = _hrana.Client(server.url, auth_token="tok-123", timeout=5)
     stream = _hrana.Stream(client)
     with pytest.raises(_hrana.ProtocolError, match=r"moved the stream to .*; refused") as refused:
-        stream.batch([_hrana.Step(_hrana.Statement("SELECT 1"))])  # its answer moves the stream away
+        stream.batch([_messages.Step(_messages.Statement("SELECT 1"))])  # its answer moves the stream away
     assert "tok-123" not in str(refused.value)
     with pytest.raises(_hrana.ProtocolError):
-        stream.batch([_hrana.Step(_hrana.Statement("SELECT 2"))])  # and nothing follows it there
+        stream.batch([_messages.Step(_messages.Statement("SELECT 2"))])  # and nothing follows it there
     assert other.received == [] and len(server.received) == 1
 
 
@@ -114,8 +116,8 @@ def test_a_stream_moved_within_its_origin_is_followed(serve: Callable[[Handler],
 
     server = serve(handle)
     stream = _hrana.Stream(_hrana.Client(server.url.replace("127.0.0.1", "127.0.0.1") + "/", timeout=5))
-    stream.batch([_hrana.Step(_hrana.Statement("SELECT 1"))])
-    stream.batch([_hrana.Step(_hrana.Statement("SELECT 2"))])
+    stream.batch([_messages.Step(_messages.Statement("SELECT 1"))])
+    stream.batch([_messages.Step(_messages.Statement("SELECT 2"))])
     assert [path for path, _ in server.received] == ["/v3/pipeline", "/moved/v3/pipeline"]
 
 
@@ -139,14 +141,14 @@ def test_one_deadline_bounds_the_whole_answer(serve: Callable[[Handler], FakeSer
     server = serve(trickle)
     client = _hrana.Client(server.url, timeout=1.0)
     with pytest.raises(_hrana.TransportError, match="no answer within 1 s") as stopped:
-        _hrana.Stream(client).batch([_hrana.Step(_hrana.Statement("SELECT 1"))])
+        _hrana.Stream(client).batch([_messages.Step(_messages.Statement("SELECT 1"))])
     assert stopped.value.timed_out
 
 
 @pytest.mark.parametrize("chunked", [False, True])
 def test_an_answer_over_the_size_bound_is_refused(serve: Callable[[Handler], FakeServer],
                                                    monkeypatch: pytest.MonkeyPatch, chunked: bool) -> None:
-    monkeypatch.setattr(_hrana, "MAX_ANSWER_BYTES", 100_000)
+    monkeypatch.setattr(_transport, "MAX_ANSWER_BYTES", 100_000)
     big = b'{"results": [' + b" " * 300_000 + b"]}"
 
     def huge(handler: http.server.BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
@@ -168,7 +170,7 @@ def test_an_answer_over_the_size_bound_is_refused(serve: Callable[[Handler], Fak
 
     server = serve(huge)
     with pytest.raises(_hrana.ProtocolError, match="over 100000 bytes"):
-        _hrana.Stream(_hrana.Client(server.url, timeout=5)).batch([_hrana.Step(_hrana.Statement("SELECT 1"))])
+        _hrana.Stream(_hrana.Client(server.url, timeout=5)).batch([_messages.Step(_messages.Statement("SELECT 1"))])
 
 
 TOKENS = st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=6, max_size=40)

@@ -8,11 +8,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from . import hrana as _hrana
-from .hrana import Statement, Step, all_of, is_autocommit, not_, ok
+from . import messages as _messages
+from .messages import Statement, Step, all_of, is_autocommit, not_, ok
 
-SQLValue = _hrana.Value
-Row = _hrana.Row
+SQLValue = _messages.Value
+Row = _messages.Row
 BatchItem = str | tuple[str, Sequence[SQLValue]]
 
 
@@ -72,7 +72,7 @@ def as_statement(item: BatchItem) -> Statement:
 # A batch cannot branch on rows, but a step can fail on them: json() rejects its text only when
 # the query returns a row, and the guarded statement is conditioned on that step succeeding.
 SKIP_WHEN_EXISTS = "SELECT json(CASE WHEN EXISTS ({}) THEN 'exists: skip the next step' ELSE 'null' END)"
-SKIPPED = _hrana.StepOutcome(_hrana.StatementResult((), [], 0, None), None)
+SKIPPED = _messages.StepOutcome(_messages.StatementResult((), [], 0, None), None)
 
 
 def guarded_chain(items: Sequence[Statement | Unless]) -> tuple[list[Step], list[tuple[int | None, int]]]:
@@ -80,7 +80,7 @@ def guarded_chain(items: Sequence[Statement | Unless]) -> tuple[list[Step], list
     indexes of (its guard step or None, its statement's step)."""
     steps: list[Step] = []
     slots: list[tuple[int | None, int]] = []
-    done: _hrana.Condition | None = None  # holds when everything before ran as it should
+    done: _messages.Condition | None = None  # holds when everything before ran as it should
     for item in items:
         guard = None
         if isinstance(item, Unless):
@@ -92,13 +92,13 @@ def guarded_chain(items: Sequence[Statement | Unless]) -> tuple[list[Step], list
             statement, condition = item, all_of(done, IN_TRANSACTION) if done else IN_TRANSACTION
         slots.append((guard, len(steps)))
         steps.append(Step(statement, condition))
-        done = ok(len(steps) - 1) if guard is None else _hrana.any_of(ok(len(steps) - 1), _hrana.error(guard))
+        done = ok(len(steps) - 1) if guard is None else _messages.any_of(ok(len(steps) - 1), _messages.error(guard))
     return steps, slots
 
 
 def item_outcomes(
-    outcomes: Sequence[_hrana.StepOutcome], slots: Sequence[tuple[int | None, int]]
-) -> list[_hrana.StepOutcome]:
+    outcomes: Sequence[_messages.StepOutcome], slots: Sequence[tuple[int | None, int]]
+) -> list[_messages.StepOutcome]:
     """One outcome per item: a guarded statement skipped by its guard counts as done."""
     result = []
     for guard, step in slots:
@@ -111,7 +111,7 @@ def item_outcomes(
     return result
 
 
-def first_failure(outcomes: Sequence[_hrana.StepOutcome]) -> int | None:
+def first_failure(outcomes: Sequence[_messages.StepOutcome]) -> int | None:
     """The index of the first step that failed or did not run."""
     return next((index for index, outcome in enumerate(outcomes) if outcome.result is None), None)
 
@@ -149,7 +149,7 @@ class RemoteCursor:
         return row
 
 
-def cursor(result: _hrana.StatementResult, keyword: str) -> RemoteCursor:
+def cursor(result: _messages.StatementResult, keyword: str) -> RemoteCursor:
     # As sqlite3: rowcount for INSERT/UPDATE/DELETE/REPLACE, -1 for the rest.
     rowcount = result.affected_row_count if keyword in COUNTS_ROWS else -1
     return RemoteCursor(result.rows, rowcount, result.last_insert_rowid)

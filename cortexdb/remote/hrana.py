@@ -24,28 +24,28 @@ waiting and keeps nothing a `fork` would break beyond an open socket.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import http.client
-import io
 import json
-import math
 import ssl
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-Value = int | float | str | bytes | None
-Row = tuple[Value, ...]
-Condition = dict[str, Any]
+from . import transport
+from .messages import (
+    BatchAnswer,
+    ServerError,
+    StatementResult,
+    Step,
+    StepOutcome,
+    decode_value,
+)
+from .transport import TooLarge, bounded_response, error_body, origin, origin_text, read_bounded
 
 PIPELINE_PATH = "v3/pipeline"
-#: No answer the runtime asks for comes near this (a schema is tens of KB); a larger one is refused.
-MAX_ANSWER_BYTES = 32 * 1024 * 1024
 REDACTED = "<redacted>"
-_INT64 = range(-(2**63), 2**63)
 _USER_AGENT = "cortexdb-hrana/3"
 
 
@@ -91,127 +91,6 @@ class RequestError(HranaError):
     def __init__(self, error: ServerError, *, url: str) -> None:
         super().__init__(f"{error.code}: {error.message}" if error.code else error.message, url=url)
         self.error = error
-
-
-# --- values ----------------------------------------------------------------------------------
-
-
-def encode_value(value: object) -> dict[str, Any]:
-    """One Hrana value; `ValueError` for what SQLite cannot bind (non-finite floats, > 64-bit ints)."""
-    if value is None:
-        return {"type": "null"}
-    if isinstance(value, bool | int):
-        number = int(value)
-        if number not in _INT64:
-            raise ValueError(f"integer out of SQLite's 64-bit range: {number}")
-        return {"type": "integer", "value": str(number)}
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"JSON cannot carry the float {value!r}")
-        return {"type": "float", "value": value}
-    if isinstance(value, str):
-        return {"type": "text", "value": value}
-    if isinstance(value, bytes | bytearray | memoryview):
-        return {"type": "blob", "base64": base64.b64encode(bytes(value)).decode("ascii")}
-    raise ValueError(f"cannot bind a value of type {type(value).__name__}")
-
-
-def decode_value(cell: Any) -> Value:
-    """The Python value of one Hrana value from an answer."""
-    kind = cell.get("type") if isinstance(cell, dict) else None
-    if kind == "null":
-        return None
-    if kind == "integer":
-        return int(cell["value"])
-    if kind == "float":
-        return float(cell["value"])
-    if kind == "text":
-        return str(cell["value"])
-    if kind == "blob":
-        text = str(cell["base64"])
-        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)  # sqld omits the padding
-    raise ValueError(f"unknown Hrana value {cell!r}")
-
-
-# --- statements, steps and their outcomes ----------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Statement:
-    sql: str
-    args: Sequence[object] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        return {"sql": self.sql, "args": [encode_value(arg) for arg in self.args], "want_rows": True}
-
-
-@dataclass(frozen=True)
-class Step:
-    """A statement in a batch; it runs only when `condition` (if any) holds."""
-
-    statement: Statement
-    condition: Condition | None = None
-
-
-def ok(step: int) -> Condition:
-    """Holds when step `step` of the same batch ran and succeeded."""
-    return {"type": "ok", "step": step}
-
-
-def error(step: int) -> Condition:
-    """Holds when step `step` of the same batch ran and failed."""
-    return {"type": "error", "step": step}
-
-
-def not_(condition: Condition) -> Condition:
-    return {"type": "not", "cond": condition}
-
-
-def all_of(*conditions: Condition) -> Condition:
-    return {"type": "and", "conds": list(conditions)}
-
-
-def any_of(*conditions: Condition) -> Condition:
-    return {"type": "or", "conds": list(conditions)}
-
-
-def is_autocommit() -> Condition:
-    """Holds when the stream has no open transaction (Hrana 3)."""
-    return {"type": "is_autocommit"}
-
-
-@dataclass(frozen=True)
-class ServerError:
-    """An error the server reports for one request or step: SQLite's or sqld's."""
-
-    message: str
-    code: str | None
-
-
-@dataclass(frozen=True)
-class StatementResult:
-    columns: tuple[str, ...]
-    rows: list[Row]
-    affected_row_count: int
-    last_insert_rowid: int | None
-
-
-@dataclass(frozen=True)
-class StepOutcome:
-    """What happened to one step: a result, an error, or neither (its condition did not hold)."""
-
-    result: StatementResult | None
-    error: ServerError | None
-
-    @property
-    def skipped(self) -> bool:
-        return self.result is None and self.error is None
-
-
-@dataclass(frozen=True)
-class BatchAnswer:
-    steps: list[StepOutcome]
-    autocommit: bool  # the stream's state after the batch: False while a transaction is open
 
 
 # --- the wire --------------------------------------------------------------------------------
@@ -262,14 +141,14 @@ class Client:
         """POST one pipeline to `base_url` (else the client's URL); the decoded answer."""
         url = base_url or self.url
         if origin(url) != self.origin:  # never: the token goes only where the user pointed it
-            raise ProtocolError(f"refused to send a request to {_origin_text(url)}, which is not {self.url}",
+            raise ProtocolError(f"refused to send a request to {origin_text(url)}, which is not {self.url}",
                                 url=self.url)
         body = json.dumps({"baton": baton, "requests": requests}, allow_nan=False).encode()
         status, raw = self._post(url, body)
         # The token never reaches a message, whatever the server echoed back.
         payload = self.redact(raw.decode("utf-8", errors="replace"))
         if status != 200:
-            message, code = _error_body(payload)
+            message, code = error_body(payload)
             raise HTTPStatusError(status, self.redact(message), code and self.redact(code), url=url)
         try:
             # Redacted again once decoded: JSON may spell the token with escapes (\" or \u0041).
@@ -291,7 +170,7 @@ class Client:
 
     def _post(self, url: str, body: bytes) -> tuple[int, bytes]:
         """(status, body) of one POST, all of it (connect, send, the whole answer) within one
-        deadline of `timeout` seconds and `MAX_ANSWER_BYTES`."""
+        deadline of `timeout` seconds and `transport.MAX_ANSWER_BYTES`."""
         parts = urlsplit(url)
         key = (parts.scheme, parts.hostname or "", parts.port)
         path = parts.path.rstrip("/") + "/" + PIPELINE_PATH
@@ -307,9 +186,9 @@ class Client:
                 if connection.sock is not None:
                     connection.sock.settimeout(connection.timeout)
                 connection.request("POST", path, body, self._headers)
-                connection.response_class = _bounded_response(deadline)
+                connection.response_class = bounded_response(deadline)
                 response = connection.getresponse()
-                return response.status, _read_bounded(response, deadline)
+                return response.status, read_bounded(response, deadline)
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as error:
                 self._drop(key)
                 if reused and attempt == 1:
@@ -318,9 +197,10 @@ class Client:
             except TimeoutError as error:
                 self._drop(key)
                 raise TransportError(f"no answer within {self.timeout:g} s", url=url, timed_out=True) from error
-            except _TooLarge as error:
+            except TooLarge as error:
                 self._drop(key)
-                raise ProtocolError(f"the answer is over {MAX_ANSWER_BYTES} bytes: refused", url=url) from error
+                raise ProtocolError(f"the answer is over {transport.MAX_ANSWER_BYTES} bytes: refused",
+                                    url=url) from error
             except (OSError, http.client.HTTPException, ValueError) as error:
                 self._drop(key)
                 raise TransportError(f"cannot reach the server: {self._reason(error)}", url=url) from error
@@ -346,130 +226,6 @@ class Client:
         connection = self._connections.pop(key, None)
         if connection is not None:
             connection.close()
-
-
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def server_key(url: str) -> tuple[str, str, int, str]:
-    """(scheme as sent, host, port, path): one value for every spelling of one server database,
-    read by the standard library's rules (`urllib.parse.urlsplit`).
-
-    `libsql://` is sent as `https://`; the host's case, brackets around an IPv6 literal and the
-    literal's own spelling (`[0:0::1]` is `[::1]`), a trailing dot, a default port written out
-    and trailing slashes do not make another server. A port that is not a number, or out of
-    range, is -1 (equal to no real server: `_check` refuses it first).
-    """
-    import contextlib
-    import ipaddress
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    scheme = "https" if scheme == "libsql" else scheme
-    host = (parts.hostname or "").rstrip(".")
-    with contextlib.suppress(ValueError):  # else a name, not an address literal
-        host = str(ipaddress.ip_address(host))
-    try:
-        port = parts.port
-    except ValueError:
-        port = -1
-    return scheme, host, port if port is not None else _DEFAULT_PORTS.get(scheme, -1), parts.path.rstrip("/")
-
-
-def origin(url: str) -> tuple[str, str, int]:
-    """(scheme, host, port) as the standard library reads the URL (`server_key`: the one reading
-    of a server URL): where a request and its token may go."""
-    return server_key(url)[:3]
-
-
-def _origin_text(url: str) -> str:
-    scheme, host, port = origin(url)
-    return f"{scheme}://{'[' + host + ']' if ':' in host else host}:{port}"
-
-
-class _TooLarge(Exception):
-    pass
-
-
-class _DeadlineReader(io.RawIOBase):
-    """The socket's bytes for one answer, each read given only what is left of the deadline
-    (a socket timeout alone bounds each `recv`, not the answer), at most MAX_ANSWER_BYTES."""
-
-    def __init__(self, sock: Any, deadline: float) -> None:
-        self._sock = sock
-        # The socket's own raw file: it keeps the descriptor open after the connection lets go
-        # of the socket (an answer with `Connection: close`), as http.client expects.
-        self._raw = sock.makefile("rb", buffering=0)
-        self._deadline = deadline
-        self._read = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        self._raw.close()
-        super().close()
-
-    def readinto(self, buffer: Any) -> int:
-        left = self._deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("deadline passed")
-        self._sock.settimeout(left)
-        count = int(self._raw.readinto(buffer) or 0)
-        self._read += count
-        if self._read > MAX_ANSWER_BYTES + 65536:  # the headers' share, generously
-            raise _TooLarge()
-        return count
-
-
-class _DeadlineSocket:
-    """What `http.client.HTTPResponse` needs of a socket: `makefile("rb")`, bounded."""
-
-    def __init__(self, sock: Any, deadline: float) -> None:
-        self._sock = sock
-        self._deadline = deadline
-
-    def makefile(self, mode: str, *args: Any, **kwargs: Any) -> io.BufferedReader:
-        return io.BufferedReader(_DeadlineReader(self._sock, self._deadline))
-
-
-def _bounded_response(deadline: float) -> Any:
-    def make(sock: Any, *args: Any, **kwargs: Any) -> http.client.HTTPResponse:
-        return http.client.HTTPResponse(_DeadlineSocket(sock, deadline), *args, **kwargs)  # type: ignore[arg-type]
-
-    return make
-
-
-def _read_bounded(response: http.client.HTTPResponse, deadline: float) -> bytes:
-    length = response.getheader("Content-Length")
-    if length is not None and length.isdigit() and int(length) > MAX_ANSWER_BYTES:
-        raise _TooLarge()
-    chunks: list[bytes] = []
-    total = 0
-    while True:
-        chunk = response.read(65536)
-        if not chunk:
-            return b"".join(chunks)
-        total += len(chunk)
-        if total > MAX_ANSWER_BYTES:
-            raise _TooLarge()
-        chunks.append(chunk)
-        if time.monotonic() > deadline:
-            raise TimeoutError("deadline passed")
-
-
-def _error_body(payload: str) -> tuple[str, str | None]:
-    """sqld's HTTP error bodies are `{"message", "code"}` JSON or, for some, plain text."""
-    text = payload.strip()
-    try:
-        decoded = json.loads(text)
-    except ValueError:
-        return text[:500] or "(no body)", None
-    if isinstance(decoded, dict) and "message" in decoded:
-        code = decoded.get("code")
-        return str(decoded["message"]), str(code) if code else None
-    return text[:500], None
 
 
 # --- streams ---------------------------------------------------------------------------------
@@ -539,8 +295,8 @@ class Stream:
                 # and the stream cannot go on anywhere else.
                 self._closed = True
                 raise ProtocolError(
-                    f"the server moved the stream to {_origin_text(base)}; refused: requests and the "
-                    f"token go only to {_origin_text(self.client.url)}, the server you configured", url=self.url)
+                    f"the server moved the stream to {origin_text(base)}; refused: requests and the "
+                    f"token go only to {origin_text(self.client.url)}, the server you configured", url=self.url)
             self._base_url = base
         results: list[Any] = answer["results"]
         return results

@@ -32,8 +32,9 @@ from types import TracebackType
 from .._errors import TIMED_OUT, ConnectError, RemoteError, SQLError, TransactionAborted
 from . import batches as _batch
 from . import hrana as _hrana
+from . import messages as _messages
 from .batches import BatchItem, RemoteCursor, SQLValue, Unless
-from .hrana import Statement, Step, all_of, not_, ok
+from .messages import Statement, Step, all_of, not_, ok
 
 DEFAULT_TIMEOUT = 30.0  # per request; a BEGIN IMMEDIATE may wait 5 s per transaction ahead of it
 
@@ -270,7 +271,7 @@ class RemoteConnection:
         raise raised
 
     def _result(
-        self, outcomes: Sequence[_hrana.StepOutcome], keyword: str, *, transaction_gone: bool = False
+        self, outcomes: Sequence[_messages.StepOutcome], keyword: str, *, transaction_gone: bool = False
     ) -> RemoteCursor:
         """The last step's cursor when every step ran; else the first failure's error.
 
@@ -299,7 +300,7 @@ class RemoteConnection:
         assert result is not None
         return _batch.cursor(result, keyword)
 
-    def _error(self, outcome: _hrana.StepOutcome) -> RemoteError:
+    def _error(self, outcome: _messages.StepOutcome) -> RemoteError:
         failure = outcome.error
         if failure is None:
             return SQLError("the statement did not run: an earlier one in its batch failed", url=self.url)
@@ -307,7 +308,7 @@ class RemoteConnection:
             return self._aborted(failure.code, failure.message)
         return SQLError(failure.message, url=self.url, code=failure.code, detail=failure.message)
 
-    def _ended_by_server(self, outcome: _hrana.StepOutcome | None) -> RemoteError:
+    def _ended_by_server(self, outcome: _messages.StepOutcome | None) -> RemoteError:
         failure = outcome.error if outcome is not None else None
         if failure is not None and (failure.code or "").startswith("SQLITE_"):
             # SQLite itself rolled back on this error (e.g. INSERT OR ROLLBACK): not worth a retry.
@@ -345,7 +346,7 @@ class RemoteConnection:
 
     # -- the wire
 
-    def _send(self, stream: _hrana.Stream, steps: list[Step], *, close: bool = True) -> _hrana.BatchAnswer:
+    def _send(self, stream: _hrana.Stream, steps: list[Step], *, close: bool = True) -> _messages.BatchAnswer:
         try:
             return stream.batch(steps, close=close)
         except ValueError as error:  # a parameter that cannot be bound; nothing was sent
@@ -353,7 +354,7 @@ class RemoteConnection:
         except _hrana.HranaError as error:
             raise self._translate(error) from error
 
-    def _send_in_transaction(self, steps: list[Step], *, close: bool = False) -> _hrana.BatchAnswer:
+    def _send_in_transaction(self, steps: list[Step], *, close: bool = False) -> _messages.BatchAnswer:
         assert self._stream is not None
         try:
             return self._stream.batch(steps, close=close)
