@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 
 from ._catalog import check_steps
-from ._contract import create_ledger_statement, execute_steps, fingerprint, read_schema
+from ._contract import create_ledger_statement, execute_steps, fingerprint, read_schema, shown_version, shown_versions
 from ._contract import record as record_statements
 from ._errors import InvalidInputError, OperationRefusedError
 from ._inspect import compare_schema
@@ -29,9 +29,9 @@ def migrations_upto(spec: DatabaseSpec, version: int) -> list[Migration]:
     """`spec`'s migrations up to `version`, which must be one of them (else exit 2, naming them)."""
     versions = [migration.version for migration in spec.migrations]
     if version not in versions:
-        shown = ", ".join(str(v) for v in versions)
         raise InvalidInputError(
-            None, f"migration {version} is not a migration of database {spec.name} (its versions: {shown})"
+            None, f"migration {shown_version(version)} is not a migration of database {spec.name} "
+            f"(its versions: {shown_versions(versions)})"
         )
     return [migration for migration in spec.migrations if migration.version <= version]
 

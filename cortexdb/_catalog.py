@@ -7,7 +7,7 @@ are of the same build before the slow path trusts either.
 
 from __future__ import annotations
 
-from ._contract import FORMAT, check_step, fingerprint
+from ._contract import FORMAT, check_step, fingerprint, shown_version
 from ._errors import FrozenModuleError
 from ._index import FROZEN_SOURCE, INDEX_SOURCE, DatabaseEntry, check_file, select_named, session_entry
 
@@ -70,7 +70,7 @@ class Migration:
     @property
     def label(self) -> str:
         """`7 (007_jobs_v2.sql)`: how messages name a migration."""
-        return f"{self.version} ({self.file})"
+        return f"{shown_version(self.version)} ({self.file})"
 
     def matches(self, ledger_checksum: str) -> bool:
         return ledger_checksum in (self.checksum, self.legacy_checksum) or (

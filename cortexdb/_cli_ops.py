@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 from . import _api, _ops, _report
+from ._contract import shown_version, shown_versions
 from ._report import PENDING
 
 TYPE_CHECKING = False
@@ -101,8 +102,8 @@ def _history(options: Options, frozen: object | None) -> int:
         missing = "" if history.exists else ": missing"
         print(f"{history.name} ({_report.shown(history.path, options.data_dir)}){missing}")
         for entry in history.entries:
-            when = entry.applied_at or "pending"
-            print(f"  {entry.version:03d}  {entry.kind:<9}  {when:<19}  {entry.file or '?':<36} {entry.description}")
+            number, when, file = shown_version(entry.version), entry.applied_at or "pending", entry.file or "?"
+            print(f"  {number}  {entry.kind:<9}  {when:<19}  {file:<36} {entry.description}")
     return 0
 
 
@@ -112,7 +113,8 @@ def _baseline(options: Options, frozen: object | None) -> int:
     written = _ops.baseline(options.data_dir, version, database=options.databases[0] if options.databases else None,
                             urls=options.urls or None, busy_timeout=options.busy_timeout, frozen=frozen)
     for location in written:
-        print(f"{_report.shown(location, options.data_dir)}: migrations up to {version:03d} recorded as applied")
+        shown = _report.shown(location, options.data_dir)
+        print(f"{shown}: migrations up to {shown_version(version)} recorded as applied")
     if not written:
         print("nothing recorded")
     return 0
@@ -128,7 +130,7 @@ def _repair(options: Options, frozen: object | None) -> int:
         elif not result.statements and not result.realigned:
             what = "matches the build: nothing to repair"
         else:
-            realigned = f"; ledger realigned for {_report.versions(result.realigned)}" if result.realigned else ""
+            realigned = f"; ledger realigned for {shown_versions(result.realigned)}" if result.realigned else ""
             what = f"{'repaired' if result.repaired else 'would run'}: {len(result.statements)} statement(s){realigned}"
         print(_report.row(result.name, result.path, options.data_dir, what))
         if options.dry_run:

@@ -69,10 +69,11 @@ def version_text(frozen: object | None) -> str:
     """`--version`: the package's version, and what this build's frozen module carries."""
     from . import __version__
     from ._catalog import load_catalog
+    from ._contract import shown_version
 
     catalog = load_catalog(frozen)
     lines = [f"cortexdb {__version__}", f"migrations: {catalog.source_hash}"]
     for spec in catalog.databases.values():
         highest = max((migration.version for migration in spec.migrations), default=0)
-        lines.append(f"  {spec.name:<10} up to {highest:03d} ({len(spec.migrations)} migrations)")
+        lines.append(f"  {spec.name:<10} up to {shown_version(highest)} ({len(spec.migrations)} migrations)")
     return "\n".join(lines) + "\n"

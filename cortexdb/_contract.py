@@ -10,7 +10,8 @@ all (no typing, no sqlite3: a connection is whatever has `execute`). It holds:
 - `execute_steps`: how steps run (the proof runs them exactly as the runtime does);
 - `has_column`, `COLUMN_EXISTS`, `TABLE_EXISTS`: names compared by SQLite's own rule;
 - `read_schema`: the one reader of `sqlite_master` (proof, verify, remote, tests);
-- `source_hash`: the frozen module's `SOURCE_HASH` over the manifest and the SQL files.
+- `source_hash`: the frozen module's `SOURCE_HASH` over the manifest and the SQL files;
+- `shown_version`, `shown_versions`: how every text of either CLI prints a version (`050`).
 """
 
 from __future__ import annotations
@@ -99,6 +100,18 @@ def source_hash(manifest: bytes, migrations: Iterable[tuple[str, bytes]]) -> str
     for name, raw in sorted(migrations):
         digest.update(b"\0" + name.encode() + b"\0" + raw)
     return "sha256:" + digest.hexdigest()
+
+
+def shown_version(version: int) -> str:
+    """A migration's version as every text shows it: its file's number, at least three digits
+    (`003`, `050`, `1000`), so a message, a file name and the lock read alike. JSON keeps ints."""
+    # A ledger edited by hand may hold 0 or a negative version: the sign stays in front.
+    return f"-{-version:03d}" if version < 0 else f"{version:03d}"
+
+
+def shown_versions(versions: Iterable[int]) -> str:
+    """`003, 050, 1000`."""
+    return ", ".join(shown_version(version) for version in versions)
 
 
 def fingerprint(ledger: str, database: str, applied: Iterable[tuple[int, str]]) -> int:

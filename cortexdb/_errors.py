@@ -1,7 +1,7 @@
 """The runtime's exceptions: one base class; the CLI maps `exit_code` to the process status.
 
 `str(error)` is one line that starts with the file it is about, e.g.
-`/data/cortex.db: migration 7 (007_jobs_v2.sql) was changed after it was applied: ...`.
+`/data/cortex.db: migration 007 (007_jobs_v2.sql) was changed after it was applied: ...`.
 """
 
 from __future__ import annotations

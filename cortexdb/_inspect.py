@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ._contract import shown_versions
 from ._plan import make_plan
 
 TYPE_CHECKING = False
@@ -154,8 +155,7 @@ def _ledger_problems(plan: Plan) -> list[str]:
         for m, recorded in plan.changed
     ]
     if plan.unknown:
-        versions = ", ".join(str(v) for v in plan.unknown)
-        problems.append(f"the ledger records migration {versions}, unknown to this build")
+        problems.append(f"the ledger records migration {shown_versions(plan.unknown)}, unknown to this build")
     if problems:
         problems.append("schema not compared until the ledger matches")
     return problems

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 # The ledger's statements live in the contract: the generator's proof writes the ledger as this does.
-from ._contract import exists_query, quote_identifier
+from ._contract import exists_query, quote_identifier, shown_version
 from ._errors import LedgerError
 
 TYPE_CHECKING = False
@@ -98,12 +98,17 @@ def ledger_rows(rows: Iterable[Sequence[Any]], location: str | None = None) -> l
         if problem is not None:
             raise LedgerError(
                 location,
-                f"the ledger row (version {_shown(version)}, checksum {_shown(checksum)}) is malformed: "
+                f"the ledger row (version {_shown_version(version)}, checksum {_shown(checksum)}) is malformed: "
                 f"{problem}; repair the ledger table by hand or restore the database from a backup",
             )
         seen.add(version)
         result.append((version, checksum))
     return result
+
+
+def _shown_version(value: object) -> str:
+    """An integer version as every text shows one (`007`); anything else as stored."""
+    return shown_version(value) if isinstance(value, int) and not isinstance(value, bool) else _shown(value)
 
 
 def _shown(value: object) -> str:

@@ -74,5 +74,5 @@ def _operation(command: str, statements: Sequence[str], foreign_keys_off: bool) 
 
 
 def _reason(error: MigrationFailedError) -> str:
-    # The port words it as a migration's failure ("migration 0 (cortex db repair) failed at ...").
+    # The port words it as a migration's failure ("migration 000 (cortex db repair) failed at ...").
     return error.message.split(": ", 1)[-1].removesuffix("; rolled back, nothing recorded")

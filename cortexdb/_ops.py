@@ -107,6 +107,7 @@ def baseline(
 
 def _database_of(catalog: Catalog, version: int, database: str | None) -> DatabaseSpec:
     """The database migration `version` belongs to; `database`, when given, must be it."""
+    from ._contract import shown_version
     from ._errors import InvalidInputError
 
     owner = next((spec for spec in catalog.databases.values()
@@ -114,11 +115,13 @@ def _database_of(catalog: Catalog, version: int, database: str | None) -> Databa
     if database is not None:
         named = catalog.select([database])[0]
         if owner is not None and owner is not named:
-            raise InvalidInputError(None, f"migration {version} belongs to database {owner.name}, not {database}")
+            raise InvalidInputError(None, f"migration {shown_version(version)} belongs to database {owner.name}, "
+                                           f"not {database}")
         return named
     if owner is None:
-        last = max((m.version for spec in catalog.databases.values() for m in spec.migrations), default=0)
-        raise InvalidInputError(None, f"this build has no migration {version} (its versions: 1 to {last})")
+        every = [m.version for spec in catalog.databases.values() for m in spec.migrations]
+        span = f"{shown_version(min(every))} to {shown_version(max(every))}" if every else "none"
+        raise InvalidInputError(None, f"this build has no migration {shown_version(version)} (its versions: {span})")
     return owner
 
 

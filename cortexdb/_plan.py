@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._contract import shown_versions
 from ._errors import ChangedMigrationError, CortexDBError, DatabaseNewerError
 
 TYPE_CHECKING = False
@@ -37,10 +38,9 @@ class Plan:
     def refusal(self, path: str) -> CortexDBError | None:
         """The error that forbids touching this database, if any."""
         if self.unknown:
-            versions = ", ".join(str(v) for v in self.unknown)
             return DatabaseNewerError(
                 path,
-                f"the ledger records migration {versions}, which this build does not have: "
+                f"the ledger records migration {shown_versions(self.unknown)}, which this build does not have: "
                 "the database is newer than the code; run a build that includes it",
             )
         if self.changed:

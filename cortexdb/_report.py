@@ -13,11 +13,12 @@ import os
 import sys
 
 from ._api import ADOPTED, FAILED, MIGRATED, UP_TO_DATE, WOULD_MIGRATE
+from ._contract import shown_versions
 from ._targets import is_url
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping
+    from collections.abc import Callable, Mapping
 
     from ._api import DatabaseResult, MigrateResult
     from ._inspect import DatabaseCheck, DatabaseStatus
@@ -35,10 +36,6 @@ def row(name: str, location: str, data_dir: str, text: str) -> str:
 def shown(location: str, data_dir: str) -> str:
     """A file relative to the data dir; a server database by its URL."""
     return location if is_url(location) else os.path.relpath(location, data_dir)
-
-
-def versions(numbers: Iterable[int]) -> str:
-    return ", ".join(f"{number:03d}" for number in numbers)
 
 
 class Tally:
@@ -110,9 +107,9 @@ def _migrate_text(database: DatabaseResult) -> str:
 
 def _state_text(database: DatabaseResult) -> str:
     if database.state == MIGRATED:
-        return f"applied {versions(database.versions)}"
+        return f"applied {shown_versions(database.versions)}"
     if database.state == WOULD_MIGRATE:
-        return f"would apply {versions(database.pending)}"
+        return f"would apply {shown_versions(database.pending)}"
     if database.state == ADOPTED:
         return "up to date (ledger verified, fingerprint written)"
     return "up to date"
@@ -120,9 +117,9 @@ def _state_text(database: DatabaseResult) -> str:
 
 def _session_state(database: DatabaseResult) -> str:
     if database.state == MIGRATED:
-        return f"migrated ({versions(database.versions)})"
+        return f"migrated ({shown_versions(database.versions)})"
     if database.state == WOULD_MIGRATE:
-        return f"would migrate ({versions(database.pending)})"
+        return f"would migrate ({shown_versions(database.pending)})"
     return "failed (listed on stderr)" if database.state == FAILED else str(database.state)
 
 
@@ -145,7 +142,7 @@ def status_text(status: DatabaseStatus) -> str:
     for label, numbers in (("pending", status.pending), ("changed", status.changed),
                            ("unknown", status.unknown)):
         if numbers:
-            parts.append(f"{label} {versions(numbers)}")
+            parts.append(f"{label} {shown_versions(numbers)}")
     if status.up_to_date:
         parts.append("up to date")
     return ", ".join(parts)

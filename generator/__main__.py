@@ -105,7 +105,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
                                   add_help=name != "new")
         if name == "new":
             sub.add_argument("-h", "--help", action=_NewHelp, help="show this help message and exit")
-        sub.add_argument("--manifest", type=Path, default=Path("manifest.toml"),
+        sub.add_argument("--manifest", type=Path, default=Path("manifest.toml"), metavar="PATH",
                          help="the manifest (default: ./manifest.toml)")
         sub.add_argument("--format", choices=("text", "json", "github", "sarif"), default="text",
                          help="how diagnostics are printed (default: text)")
@@ -120,7 +120,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     lint.add_argument("--fix", action="store_true", help="add the missing IF [NOT] EXISTS guards in place")
     create = command("new", "create the next-numbered migration file and its manifest entry")
     create.add_argument("description", help="what the migration does, e.g. 'add job tags'")
-    create.add_argument("--database", required=True, help="the manifest database it belongs to")
+    create.add_argument("--database", required=True, metavar="NAME", help="the manifest database it belongs to")
     drop = command("unlock", "remove a migration that never shipped from migrations.lock")
     drop.add_argument("target", metavar="NNN|FILE",
                       help="the migration number (e.g. 048), or its file name when a merge locked a number twice")

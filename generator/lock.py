@@ -20,6 +20,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
+from cortexdb._contract import shown_version
+
 from .checksum import C1_PREFIX, CANONICAL_PREFIX, canonical_checksum
 from .diagnostics import Diagnostic, Severity
 
@@ -55,7 +57,7 @@ class LockEntry:
         database = f" {self.database}" if self.database else ""
         legacy = f" legacy:{self.legacy}" if self.legacy else ""
         c1 = f" {self.c1}" if self.c1 else ""
-        return f"{self.version:03d} {self.file}{database} {self.checksum} {self.raw}{legacy}{c1}"
+        return f"{shown_version(self.version)} {self.file}{database} {self.checksum} {self.raw}{legacy}{c1}"
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,7 @@ def read_lock(data: bytes | None, shown: str) -> tuple[dict[int, LockEntry], lis
             entries[entry.version] = entry
         elif other != entry:
             problems.append(Diagnostic(shown, number, 1, "MG301",
-                                       f"version {entry.version:03d} is locked twice ({other.file} and "
+                                       f"version {shown_version(entry.version)} is locked twice ({other.file} and "
                                        f"{entry.file}): two branches added the same number; {MERGE_ADVICE} (or "
                                        f"drop the one that never shipped: python -m generator unlock {entry.file})"))
     return entries, sorted(problems)
@@ -133,6 +135,7 @@ def reconcile(locked: dict[int, LockEntry], current: Iterable[Current], shown: s
     seen: set[int] = set(uncompiled)
     for item in current:
         seen.add(item.version)
+        number = shown_version(item.version)
         entry = locked.get(item.version)
         legacy = entry.legacy if entry is not None and entry.legacy else item.legacy
         fresh = LockEntry(item.version, item.file, item.checksum, item.raw, legacy, item.database or None)
@@ -150,13 +153,13 @@ def reconcile(locked: dict[int, LockEntry], current: Iterable[Current], shown: s
             fresh = replace(fresh, c1=entry.c1)
         if entry.database and item.database and entry.database != item.database:
             problems.append(Diagnostic(item.origin[0], item.origin[1], 1, "MG306",
-                                       f"migration {item.version:03d} is locked for database {entry.database!r} "
+                                       f"migration {number} is locked for database {entry.database!r} "
                                        f"({shown} line {entry.line_number}) but the manifest lists it under "
                                        f"{item.database!r}: a shipped migration never moves; put it back under "
                                        f"{entry.database!r} and add a new migration to {item.database!r}"))
         elif entry.checksum != item.checksum and entry.file != item.file:
             problems.append(Diagnostic(item.shown, 1, 1, "MG301",
-                                       f"version {item.version:03d} is locked as {entry.file} in {shown}: "
+                                       f"version {number} is locked as {entry.file} in {shown}: "
                                        "another branch already used this number; renumber this migration "
                                        "to the next free number"))
         elif entry.checksum != item.checksum:
@@ -164,7 +167,7 @@ def reconcile(locked: dict[int, LockEntry], current: Iterable[Current], shown: s
         elif entry.file != item.file:
             # Same meaning under a new name: the runtime keys on the version, not the file name.
             problems.append(Diagnostic(item.shown, 1, 1, "MG303",
-                                       f"locked migration {item.version:03d} was renamed from {entry.file}: "
+                                       f"locked migration {number} was renamed from {entry.file}: "
                                        "its meaning is unchanged, so only its file name in the lock changes",
                                        Severity.WARNING))
             entries[item.version] = fresh
@@ -178,24 +181,26 @@ def reconcile(locked: dict[int, LockEntry], current: Iterable[Current], shown: s
         elif entry.legacy is None or entry.database is None:  # a line from before these fields: complete it
             entries[item.version] = replace(fresh, raw=entry.raw)
     for version in sorted(set(locked) - seen):
+        number = shown_version(version)
         problems.append(Diagnostic(shown, locked[version].line_number or 1, 1, "MG304",
-                                   f"migration {version:03d} ({locked[version].file}) is locked but no longer "
+                                   f"migration {number} ({locked[version].file}) is locked but no longer "
                                    "in the manifest: restore it (shipped migrations are never deleted), or "
-                                   f"run `python -m generator unlock {version:03d}` if it never shipped"))
+                                   f"run `python -m generator unlock {number}` if it never shipped"))
     return entries, problems
 
 
 def _changed(entry: LockEntry, item: Current, shown: str) -> str:
-    unlock = f"(if it never shipped: python -m generator unlock {item.version:03d})"
+    number = shown_version(item.version)
+    unlock = f"(if it never shipped: python -m generator unlock {number})"
     if entry.checksum.startswith(C1_PREFIX) and entry.checksum == item.c1:
-        return (f"migration {item.version:03d} was edited since it was locked in {shown} with a c1 checksum, "
+        return (f"migration {number} was edited since it was locked in {shown} with a c1 checksum, "
                 "which cannot tell whether the edit is cosmetic: restore the locked file (the build then "
                 f"moves its lock to c2 by itself) and edit it after that, or create a new migration {unlock}")
     if item.raw_lf == entry.raw or item.raw == entry.raw:
-        return (f"migration {item.version:03d} has the locked bytes with CRLF line endings, and some are inside a "
+        return (f"migration {number} has the locked bytes with CRLF line endings, and some are inside a "
                 "string literal or quoted name, where they are data: check it out with LF line endings "
                 "(`*.sql text eol=lf` in .gitattributes, then `git checkout -- migrations`)")
-    return (f"migration {item.version:03d} changed since it was locked in {shown}: create a new migration "
+    return (f"migration {number} changed since it was locked in {shown}: create a new migration "
             f"instead of editing this one {unlock}")
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
-from cortexdb._contract import SESSION_PLACEHOLDER
+from cortexdb._contract import SESSION_PLACEHOLDER, shown_version
 
 from .diagnostics import Diagnostic, GeneratorError, display_path
 from .paths import clashes, file_problem
@@ -330,7 +330,7 @@ def _check_numbers(migrations: list[Migration], where: Locator, report: Any) -> 
         if migration.version in seen:
             first = seen[migration.version]
             report(migration.line, "MF007",
-                   f"duplicate migration number {migration.version:03d}: {migration.file} and {first.file} "
+                   f"duplicate migration number {shown_version(migration.version)}: {migration.file} and {first.file} "
                    f"(line {first.line})")
         else:
             seen[migration.version] = migration
@@ -341,8 +341,8 @@ def _check_numbers(migrations: list[Migration], where: Locator, report: Any) -> 
     # 1000 alone is one mistake, not 999.
     for low, high in zip([0, *numbers], numbers, strict=False):
         after = seen.get(low)
-        gap = [f"number {n:03d}" for n in range(low + 1, high)] if high - low <= 4 else [
-            f"numbers {low + 1:03d} to {high - 1:03d}"]
+        gap = [f"number {shown_version(n)}" for n in range(low + 1, high)] if high - low <= 4 else [
+            f"numbers {shown_version(low + 1)} to {shown_version(high - 1)}"]
         for missing in gap:
             report(after.line if after else 1, "MF007",
                    f"missing migration {missing}: numbers must run 001, 002, ... without gaps")

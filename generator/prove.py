@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cortexdb._contract import RawStep, SchemaRow, Step, name_key, read_schema
+from cortexdb._contract import RawStep, SchemaRow, Step, name_key, read_schema, shown_version
 
 from .diagnostics import Diagnostic, Severity
 from .proofinput import ProofInput
@@ -65,7 +65,7 @@ def _not_idempotent(migration: ProofInput, line: int, message: str) -> Diagnosti
                           f"{message}; allowed ({migration.allowed}): it relies on running exactly "
                           "once inside its transaction", Severity.WARNING)
     return Diagnostic(migration.path, line, 1, "MG200",
-                      f"migration {migration.version:03d} is not idempotent: {message}; guard "
+                      f"migration {shown_version(migration.version)} is not idempotent: {message}; guard "
                       "the statement so a second run changes nothing")
 
 

@@ -7,12 +7,14 @@ import re
 import unicodedata
 from pathlib import Path
 
+from cortexdb._contract import shown_version
+
 from .diagnostics import Diagnostic, GeneratorError, UsageError, display_path
 from .outputs import create, write_if_changed
 from .project import load_manifest, read_if_exists, read_manifest
 
 MIGRATION_TEMPLATE = """\
--- {version:03d} {description}
+-- {version} {description}
 --
 -- Every statement must be safe to run twice: CREATE ... IF NOT EXISTS, DROP ... IF EXISTS,
 -- INSERT OR IGNORE, ALTER TABLE t ADD COLUMN IF NOT EXISTS c .... `make migrations` proves it.
@@ -53,7 +55,7 @@ def new_migration(manifest_path: Path, given: str, database: str) -> str:
     if not name:
         raise UsageError("description", f"{given!r} has no letters or digits to name the file")
     version = max((m.version for m in manifest.migrations), default=0) + 1
-    file = f"{version:03d}_{name}.sql"
+    file = f"{shown_version(version)}_{name}.sql"
     path = manifest.migrations_dir / file
     newline = b"\r\n" if old.split(b"\n", 1)[0].endswith(b"\r") else b"\n"  # keep its line endings
     block = "\n".join(["", "[[migration]]", f"file = {toml_string(file)}", f"database = {toml_string(database)}",
@@ -61,7 +63,7 @@ def new_migration(manifest_path: Path, given: str, database: str) -> str:
     entry = block.replace("\n", newline.decode()).encode("utf-8")
     if old and not old.endswith(b"\n"):
         entry = newline + entry
-    create(path, MIGRATION_TEMPLATE.format(version=version, description=description))
+    create(path, MIGRATION_TEMPLATE.format(version=shown_version(version), description=description))
     try:
         write_if_changed(manifest_path, (old + entry).decode("utf-8"))
         load_manifest(manifest_path)  # the appended entry must leave a valid manifest
@@ -92,11 +94,11 @@ def unlock(manifest_path: Path, target: str) -> str:
         return entry.file == target if not target.isdigit() else entry.version == int(target)
     removed = [entry for _, entry in parsed if chosen(entry)]
     if not removed:
-        asked = f"{int(target):03d}" if target.isdigit() else target
+        asked = shown_version(int(target)) if target.isdigit() else target
         versions = sorted({entry.version for _, entry in parsed})
-        ends = dict.fromkeys(f"{v:03d}" for v in versions[:1] + versions[-1:])  # "001", or "001 to 047"
+        ends = dict.fromkeys(shown_version(v) for v in versions[:1] + versions[-1:])  # "001", or "001 to 047"
         locked = " to ".join(ends) or "none"
         raise UsageError("NNN|FILE", f"{asked} is not locked in {shown} (locked: {locked}): nothing to unlock")
     write_if_changed(path, render_lock(entry for _, entry in parsed if not chosen(entry)))
-    return "\n".join(f"unlocked {entry.version:03d} {entry.file}; run `make migrations` to lock it anew"
+    return "\n".join(f"unlocked {shown_version(entry.version)} {entry.file}; run `make migrations` to lock it anew"
                      for entry in removed)

@@ -108,7 +108,7 @@ def test_quiet_prints_only_what_needs_attention_and_verbose_logs(tmp_path: Path)
 
     verbose = run_cli("migrate", "-v", "--data-dir", str(tmp_path / "fresh"))
     assert verbose.returncode == 0
-    assert f"{tmp_path / 'fresh' / 'cortex.db'}: applied 1 (001_core.sql)" in verbose.stderr  # the cortexdb logger
+    assert f"{tmp_path / 'fresh' / 'cortex.db'}: applied 001 (001_core.sql)" in verbose.stderr  # the cortexdb logger
 
 
 @pytest.mark.parametrize("command", ["migrate", "status", "verify"])

@@ -195,7 +195,7 @@ def test_disk_full_mid_migration_of_an_existing_database(tmp_path: Path) -> None
 
     assert proc.returncode == 1, proc.stderr
     message = _one_line(proc.stderr)
-    assert str(data / "main.db") in message and "migration 3 (003_m3.sql)" in message, message
+    assert str(data / "main.db") in message and "migration 003 (003_m3.sql)" in message, message
     assert "rolled back" in message, message
     assert [row[0] for row in ledger_rows(data / "main.db")] == [1, 2]
     assert live_schema(data / "main.db") == tuple(synthetic_frozen([GROW_V1, GROW_V2]).DATABASES["main"]["schema"])

@@ -55,7 +55,7 @@ def test_new_help_lists_the_manifests_databases(tmp_path: Path) -> None:
     proc = generator(ROOT, "new", "--help")
     assert proc.returncode == 0, proc.stderr
     help_text = " ".join(proc.stdout.split())  # argparse wraps the line
-    assert f"--database DATABASE the manifest database it belongs to: one of {', '.join(names)} " \
+    assert f"--database NAME the manifest database it belongs to: one of {', '.join(names)} " \
            "(in manifest.toml)" in help_text
     assert "-q, --quiet" in help_text and "-v, --verbose" in help_text
 
@@ -166,21 +166,3 @@ def test_the_readmes_fresh_clone_output_is_what_a_fresh_clone_prints(tmp_path: P
     assert proc.stderr == ""
     assert proc.stdout.splitlines() == printed
 
-
-def test_the_readme_lists_the_commands_and_options_the_parser_has() -> None:
-    """The README's command table and option list against the real parser, both ways."""
-    from generator.__main__ import _parser
-
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## The generator: `python -m generator`", 1)[1].split("\n## ", 1)[0]
-    table = [line for line in section.splitlines() if line.startswith("| `")]
-    listed = [line.split("`")[1].split()[0] for line in table]
-    parser, subparsers = _parser()
-    assert sorted(listed) == sorted(subparsers)
-    for name, sub in subparsers.items():
-        options = {s for action in sub._actions for s in action.option_strings} - {"-h", "--help"}
-        row = next(line for line in table if line.startswith(f"| `{name}"))
-        for option in sorted(options):
-            assert f"`{option}" in section or option in row, (name, option)
-    top = {s for action in parser._actions for s in action.option_strings} - {"-h", "--help"}
-    assert all(f"`{option}" in section or f"{option}`" in section for option in top), top

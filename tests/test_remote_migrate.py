@@ -152,7 +152,7 @@ def test_dry_run_status_and_verify_read_only(servers: dict[str, sqld.SqldCluster
     assert dry.returncode == 0 and "would apply 004, 045" in dry.stdout, dry.stderr
     assert "dry run: 46 migration(s) would be applied; nothing was changed" in dry.stdout
     assert status.returncode == 0 and '"pending": [\n        4,\n        45\n      ]' in status.stdout
-    assert verify.returncode == 1 and "migration 4 (004_vault.sql) is not applied" in verify.stdout
+    assert verify.returncode == 1 and "migration 004 (004_vault.sql) is not applied" in verify.stdout
     assert {name: sqld.data_files(cluster.primary) for name, cluster in servers.items()} == before
 
     assert run_cli("migrate", "--data-dir", str(data), "--database", "vault", *urls).returncode == 0
@@ -210,7 +210,7 @@ def test_rebuild_that_breaks_foreign_keys_rolls_back_with_nothing_recorded(
     assert proc.returncode == 1
     message = proc.stderr.strip()
     assert "\n" not in message and message.startswith(f"cortex db migrate: {url}: ")
-    assert "migration 2 (002_m2.sql)" in message and "table child references parent" in message
+    assert "migration 002 (002_m2.sql)" in message and "table child references parent" in message
     assert remote_ledger(url) == ledger_before and remote_user_version(url) == version_before
     assert remote_schema(url) == tuple(v1.DATABASES["main"]["schema"])
     assert sqld.query(url, "SELECT * FROM parent ORDER BY id") == [(1, 1), (2, 0)]
@@ -231,7 +231,7 @@ def test_failing_statement_names_its_line_and_rolls_back_the_migration(
     with pytest.raises(cortexdb.MigrationFailedError) as caught:
         cortexdb.migrate(tmp_path, urls={"main": url}, frozen=v2)
 
-    assert str(caught.value).startswith(f"{url}: migration 2 (002_m2.sql) failed at 002_m2.sql:2: ")
+    assert str(caught.value).startswith(f"{url}: migration 002 (002_m2.sql) failed at 002_m2.sql:2: ")
     assert "UNIQUE" in str(caught.value)
     primary = main_server.primary.url
     assert [row[0] for row in remote_ledger(primary)] == [1]

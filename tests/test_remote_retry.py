@@ -70,7 +70,7 @@ def holding(caplog: pytest.LogCaptureFixture) -> Iterator[Callable[[dict[str, Ca
     installed: list[logging.Filter] = []
 
     def install(holds: dict[str, Callable[[], object]]) -> None:
-        hold = HoldInTransaction(holds, "2 (002_m2.sql)")
+        hold = HoldInTransaction(holds, "002 (002_m2.sql)")
         logger.addFilter(hold)
         installed.append(hold)
 
@@ -145,7 +145,7 @@ def test_retries_are_bounded_and_the_last_failure_records_nothing(
         cortexdb.migrate(tmp_path, urls={"main": url}, frozen=FROZEN)
 
     message = str(caught.value)
-    assert message.startswith(f"{url}: migration 2 (002_m2.sql) not applied: the server ended the transaction ")
+    assert message.startswith(f"{url}: migration 002 (002_m2.sql) not applied: the server ended the transaction ")
     assert "in each of 1 attempt(s) (last: TRANSACTION_TIMEOUT" in message
     assert [row[0] for row in remote_ledger(url)] == [1]
     assert sqld.query(url, "SELECT name FROM sqlite_master WHERE name IN ('b', 'waiter') ORDER BY name") == [
@@ -227,7 +227,7 @@ def test_a_commit_without_an_answer_is_settled_by_the_ledger(
     assert remote_ledger(primary) == [(v, f"migration {v}", m["checksum"]) for v, m in
                                       zip((1, 2, 3), FROZEN.MIGRATIONS, strict=True)]
     messages = [record.getMessage() for record in caplog.records]
-    assert f"{proxy.url}: applied 1 (001_m1.sql) (its COMMIT was confirmed by the ledger)" in messages
+    assert f"{proxy.url}: applied 001 (001_m1.sql) (its COMMIT was confirmed by the ledger)" in messages
     assert sqld.query(primary, f"SELECT count(*) FROM {LEDGER}") == [(3,)]
 
 

@@ -109,7 +109,7 @@ def test_verify_of_a_missing_or_behind_data_dir(tmp_path: Path) -> None:
     assert not (tmp_path / "nothing").exists()
     cortexdb.migrate(tmp_path / "behind", frozen=derived(FROZEN, upto=46))
     proc = run_cli("verify", "--data-dir", str(tmp_path / "behind"))
-    assert proc.returncode == 1 and "migration 47 (047_core_scoping.sql) is not applied" in proc.stdout
+    assert proc.returncode == 1 and "migration 047 (047_core_scoping.sql) is not applied" in proc.stdout
 
 
 def test_debug_shows_the_traceback(tmp_path: Path) -> None:

@@ -230,7 +230,7 @@ def test_rebuild_that_breaks_foreign_keys_rolls_back(tmp_path: Path) -> None:
     message = proc.stderr.strip()
     assert "\n" not in message
     assert str(tmp_path / "main.db") in message
-    assert "migration 2 (002_m2.sql)" in message and "foreign keys" in message
+    assert "migration 002 (002_m2.sql)" in message and "foreign keys" in message
     assert "table child references parent" in message
     assert ledger_rows(tmp_path / "main.db") == rows_before
     assert user_version(tmp_path / "main.db") == version_before
@@ -252,7 +252,7 @@ def test_failing_statement_rolls_back_the_whole_migration(tmp_path: Path) -> Non
     conn.close()
     with pytest.raises(cortexdb.MigrationFailedError) as caught:
         cortexdb.migrate(tmp_path, frozen=v2)
-    assert "migration 2 (002_m2.sql) failed at 002_m2.sql:2" in str(caught.value)
+    assert "migration 002 (002_m2.sql) failed at 002_m2.sql:2" in str(caught.value)
     assert "UNIQUE" in str(caught.value) and str(tmp_path / "main.db") in str(caught.value)
     assert [row[0] for row in ledger_rows(tmp_path / "main.db")] == [1]
     assert live_schema(tmp_path / "main.db") == tuple(v1.DATABASES["main"]["schema"])  # no table b

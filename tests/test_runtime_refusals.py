@@ -61,7 +61,7 @@ def test_changed_migration_is_refused_and_nothing_touched(migrated: Path, tmp_pa
     assert proc.returncode == 1
     message = _one_line(proc.stderr)
     assert str(migrated / "cortex.db") in message
-    assert "migration 7 (007_jobs_v2.sql) was changed after it was applied" in message
+    assert "migration 007 (007_jobs_v2.sql) was changed after it was applied" in message
     assert "create a new migration instead of editing an applied one" in message
     assert snapshot(migrated) == before
 
@@ -114,7 +114,7 @@ def test_database_newer_than_the_code_is_refused(migrated: Path, tmp_path: Path)
     assert proc.returncode == 1
     message = _one_line(proc.stderr)
     assert str(migrated / "cortex.db") in message
-    assert "records migration 47" in message and "newer than the code" in message
+    assert "records migration 047" in message and "newer than the code" in message
     assert snapshot(migrated) == before
 
 
