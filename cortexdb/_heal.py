@@ -72,6 +72,7 @@ from ._contract import (
     objects_digest,
     schema_digest,
     schema_objects,
+    shown_version,
 )
 from ._heal_checks import (
     REPAIR,
@@ -107,9 +108,9 @@ class Healed:
         return bool(self.completed or self.resumed)
 
     def describe(self) -> str:
-        parts = [f"completed migration {v} from step {s + 1}" for v, s in self.completed]
+        parts = [f"completed migration {shown_version(v)} from step {s + 1}" for v, s in self.completed]
         if self.resumed:
-            parts.append(f"finished migration {self.resumed[0]} from step {self.resumed[1] + 1}")
+            parts.append(f"finished migration {shown_version(self.resumed[0])} from step {self.resumed[1] + 1}")
         return "; ".join(parts) or "schema matches the ledger"
 
 

@@ -4,7 +4,17 @@ tables a rebuild renames, the foreign-key violations, and the refusal naming wha
 
 from __future__ import annotations
 
-from ._contract import RENAME, TRANSIENT, execute_steps, live_facts, name_key, quote_identifier, read_schema
+from ._contract import (
+    RENAME,
+    TRANSIENT,
+    execute_steps,
+    live_facts,
+    name_key,
+    quote_identifier,
+    read_schema,
+    shown_version,
+    shown_versions,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -44,7 +54,7 @@ class HealMigration:
 
     @property
     def label(self) -> str:
-        return f"{self.version} ({self.file})"
+        return f"{shown_version(self.version)} ({self.file})"
 
     def line(self, index: int) -> str:
         return f"{self.file}:{self.steps[index][1]}"
@@ -197,7 +207,7 @@ def mismatch(conn: Any, ledger: str, migrations: Sequence[HealMigration], record
     problems += [f"missing {m}" for m in missing if m not in changed]
     problems += [f"unexpected {e}" for e in extra if e not in changed]
     shown = "; ".join(problems[:4]) + ("; ..." if len(problems) > 4 else "")
-    tried = f" (after completing {', '.join(str(v) for v, _ in completed)})" if completed else ""
+    tried = f" (after completing {shown_versions(v for v, _ in completed)})" if completed else ""
     return HealRefusal("definition", f"the schema is not one the build proves {at}{tried}: "
                        f"{shown or 'it differs'}; {REPAIR}", [p.rsplit(" ", 1)[-1] for p in problems])
 

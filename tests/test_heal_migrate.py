@@ -108,7 +108,7 @@ def test_a_recorded_migration_missing_columns_is_completed_by_migrate(tmp_path: 
 
     migrate = _migrate_and_verify(data)
 
-    assert "completed migration 37" in migrate.stderr
+    assert "completed migration 037" in migrate.stderr
     assert _ledger(path) == ledger  # nothing was pending: the ledger already claimed it all
     assert _ids(path, "graph_entities") == {1, 2, 3}
     _kept(before, _row_counts(data))
@@ -120,7 +120,7 @@ def test_migrate_json_says_what_healing_completed(tmp_path: Path) -> None:
     migrate = run_cli("migrate", "--data-dir", str(data), "--format", "json")
     assert migrate.returncode == 0, migrate.stdout + migrate.stderr
     healed = {d["name"]: d["healed"] for d in json.loads(migrate.stdout)["databases"]}
-    assert healed["memory"] is not None and "completed migration 37" in healed["memory"]
+    assert healed["memory"] is not None and "completed migration 037" in healed["memory"]
     assert {name for name, what in healed.items() if what} == {"memory"}
 
 
@@ -138,7 +138,7 @@ def test_a_rebuild_crashed_after_its_drop_is_finished_by_migrate(tmp_path: Path)
 
     migrate = _migrate_and_verify(data)
 
-    assert "finished migration 42" in migrate.stderr
+    assert "finished migration 042" in migrate.stderr
     assert 42 in _ledger(path)
     assert copied <= _ids(path, "policy_rules") and {f"user:{i}" for i in range(3)} <= copied
     assert _ids(path, "node_policies", "rule_id") == {f"user:{i}" for i in range(3)}
@@ -172,7 +172,7 @@ def test_a_migration_a_later_rebuild_copies_from_is_completed_first(tmp_path: Pa
 
     migrate = _migrate_and_verify(data)
 
-    assert "completed migration 22" in migrate.stderr and "finished migration 42" in migrate.stderr
+    assert "completed migration 022" in migrate.stderr and "finished migration 042" in migrate.stderr
     assert old <= _ids(path, "policy_rules")
     assert _ids(path, "node_policies", "rule_id") == {f"user:{i}" for i in range(3)}
     _kept(before, _row_counts(data))
