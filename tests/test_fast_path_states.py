@@ -126,3 +126,37 @@ def test_an_older_build_is_up_to_date_exactly_when_sqlite_says_so(layout: str, n
             process.kill()
             process.wait()
         shutil.rmtree(base)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    stored=st.one_of(st.just(OLD_FINGERPRINT), st.integers(-(2**31), 2**31 - 1),
+                     st.sampled_from([OLD_FINGERPRINT - 1, OLD_FINGERPRINT + 1])),
+    mode=st.sampled_from(["wal", "delete", "truncate", "persist"]),
+    reader=st.booleans(),
+)
+def test_the_check_says_current_exactly_when_sqlite_reads_this_builds_fingerprint(stored: int, mode: str,
+                                                                                    reader: bool) -> None:
+    """Any value a database may hold, above or below this build's fingerprint, through the header
+    (WAL, nobody has it open) or through SQLite (another journal mode, a reader open)."""
+    from cortexdb._uptodate import file_is_current
+
+    base = Path(tempfile.mkdtemp())
+    try:
+        path = base / "main.db"
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute(f"PRAGMA journal_mode = {mode}")
+        conn.execute("CREATE TABLE t (x)")
+        conn.execute(f"PRAGMA user_version = {stored}")
+        other = sqlite3.connect(path) if reader else None
+        if other is not None:
+            other.execute("SELECT count(*) FROM t").fetchone()
+        conn.close()
+        check = sqlite3.connect(path)
+        sqlites = check.execute("PRAGMA user_version").fetchone()[0] == OLD_FINGERPRINT
+        check.close()
+        assert file_is_current(str(path), OLD_FINGERPRINT, 1.0) == sqlites, (stored, mode, reader)
+        if other is not None:
+            other.close()
+    finally:
+        shutil.rmtree(base)
