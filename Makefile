@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The real libSQL server (sqld) for the remote-backend tests: pinned, checksum-verified.
 SQLD_STAMP := .cache/sqld.installed
 
-.PHONY: migrations test lint wheel bench soak check clean mutate
+.PHONY: migrations test lint wheel bench soak check clean mutate mutants
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,10 @@ mutate: $(STAMP) $(SQLD_STAMP) migrations
 	CORTEX_SQLD_BIN="$$($(PY) tools/install-sqld --venv $(VENV) 2>/dev/null)" \
 		$(VENV)/bin/mutmut run --max-children 2 $(foreach m,$(MUTATE),'$(m)')
 	$(VENV)/bin/mutmut export-cicd-stats && cat mutants/mutmut-cicd-stats.json
+
+# The curated mutants of the guarantees, child processes included (tools/mutants); not in `make test`.
+mutants: $(STAMP) $(SQLD_STAMP) migrations
+	$(PY) tools/mutants
 
 clean:
 	rm -rf $(VENV) dist cortexdb/_frozen.py cortexdb/_frozen_index.py .cache mutants
