@@ -434,7 +434,7 @@ OPTIONS: dict[str, Option] = {option.name: option for option in (
     Option("--no-backup", "skip the backup into <data-dir>/backups/ before changing\n"
            "an existing database"),
     Option("--backup", "what migrate backs up before changing an existing file: all\n"
-           "(default), shared (not the session databases) or none (as --no-backup does)",
+           "(default), shared (not the session databases) or none (as --no-backup)",
            "all|shared|none", _store_backup),
     Option("--format", "output format (default: text); json lists every database", "text|json",
            _store_format),
