@@ -432,10 +432,9 @@ OPTIONS: dict[str, Option] = {option.name: option for option in (
     Option("--check", "exit 3 when a migration is pending, 0 when none is\n(changes nothing)"),
     Option("--sql", "in a dry run, print the statements that would run, in order"),
     Option("--no-backup", "skip the backup into <data-dir>/backups/ before changing\n"
-           "an existing database"),
+           "an existing database (migrate: = --backup none)"),
     Option("--backup", "what migrate backs up before changing an existing file: all\n"
-           "(default), shared (not the session databases) or none (as --no-backup)",
-           "all|shared|none", _store_backup),
+           "(default), shared (not the session databases) or none", "all|shared|none", _store_backup),
     Option("--format", "output format (default: text); json lists every database", "text|json",
            _store_format),
     Option("--quiet", "print only errors and what needs attention (JSON stays complete)",
