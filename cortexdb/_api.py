@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import sqlite3
 
-from ._errors import CortexDBError, InvalidInputError
+from ._errors import CortexDBError
 from ._index import check_session_id, load_index
 from ._targets import Target, is_url, resolve
 
@@ -137,7 +137,7 @@ def migrate(
     databases: Iterable[str] | None = None,
     urls: Mapping[str, str] | None = None,
     dry_run: bool = False,
-    backup: bool | str = True,
+    backup: bool = True,
     busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
     frozen: object | None = None,
     progress: Progress | None = None,
@@ -147,14 +147,12 @@ def migrate(
     `databases` limits the run to those names; `urls` puts databases on a libSQL server,
     e.g. `{"cortex": "http://10.0.0.5:8080"}`, over `$CORTEX_DB_URL_<NAME>` and
     `$CORTEX_DB_URL` (`""` keeps one local); `dry_run` only reports what is pending;
-    `backup` says which existing files are backed up before they change: "all" (or True, the
-    default), "shared" (not the session databases) or "none" (or False); there is none
-    remotely. `progress(done, total, path)` is called after each database that needed work.
+    `backup=False` skips the backup taken before changing an existing file (there is none
+    remotely); `progress(done, total, path)` is called after each database that needed work.
     Raises a `CortexDBError` subclass, after which nothing of the failing migration remains.
     A session database that cannot be migrated (corrupt, locked past the timeout, a failing
     migration) does not raise: it is in `result.failures`, and every other one is migrated.
     """
-    policy = _backup_policy(backup)
     known = _known(frozen)
     results: list[DatabaseResult | None] = []
     waiting: list[tuple[int, Target]] = []
@@ -179,7 +177,7 @@ def migrate(
                     target.name, target.location, state, pending=pending, session=target.entry.session
                 )
         else:
-            done, backup_dir = _run.migrate_slow(catalog, slow, policy, busy_timeout, progress)
+            done, backup_dir = _run.migrate_slow(catalog, slow, backup, busy_timeout, progress)
             for at, outcome in done.items():
                 results[at] = _result(targets[at], outcome)
     return MigrateResult([result for result in results if result is not None], backup_dir)
@@ -190,19 +188,17 @@ def open_session(
     session_id: str,
     *,
     database: str | None = None,
-    backup: bool | str = True,
+    backup: bool = True,
     busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
     frozen: object | None = None,
 ) -> sqlite3.Connection:
-    """A connection to the session's database, created and migrated on first use (`backup` as
-    for `migrate`: "shared" and "none" take no backup of a session file).
+    """A connection to the session's database, created and migrated on first use.
 
     The id becomes a file name, so it must be 1-128 characters without `/`, `\\`, `..` or
     NUL (else `InvalidSessionIdError`). The connection has foreign keys on and the busy
     timeout set; its transaction handling is sqlite3's default.
     """
     check_session_id(session_id)
-    policy = _backup_policy(backup)
     known = _known(frozen)
     entry = known.session_database(database)
     root = os.fspath(data_dir)
@@ -212,7 +208,7 @@ def open_session(
         from . import _run
 
         catalog = _whole(known)
-        _run.migrate_slow(catalog, [(0, catalog.databases[entry.name], target)], policy, busy_timeout, None,
+        _run.migrate_slow(catalog, [(0, catalog.databases[entry.name], target)], backup, busy_timeout, None,
                           isolate_sessions=False)
     from .local.sqlite import as_cortexdb_error
 
@@ -299,20 +295,6 @@ def _result(target: Target, outcome: Outcome | CortexDBError | None) -> Database
         target.name, target.location, state, tuple(outcome.applied), backed_up=outcome.backed_up,
         session=target.entry.session, healed=outcome.healed,
     )
-
-
-#: What `migrate(backup=...)` backs up before changing an existing database file (`_run.backs_up`).
-BACKUP_POLICIES = ("all", "shared", "none")
-
-
-def _backup_policy(value: bool | str) -> str:
-    """`backup=` as one of BACKUP_POLICIES (True is "all", False "none"), checked before anything is read."""
-    if value is True or value is False:
-        return "all" if value else "none"
-    if value not in BACKUP_POLICIES:
-        raise InvalidInputError(None, f"backup must be one of {', '.join(BACKUP_POLICIES)} (or True/False), "
-                                      f"not {value!r}")
-    return str(value)
 
 
 def _known(frozen: object | None) -> Catalog | Index:

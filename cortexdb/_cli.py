@@ -43,7 +43,6 @@ class Options:
         self.busy_timeout = _api.DEFAULT_BUSY_TIMEOUT
         self.dry_run = False
         self.no_backup = False
-        self.backup = "all"  # migrate --backup all|shared|none (--no-backup: none)
         self.format = "text"
         self.quiet = False
         self.verbose = False
@@ -51,10 +50,6 @@ class Options:
         self.check = False  # status, migrate: exit 3 when anything is pending
         self.sql = False  # migrate --dry-run --sql
         self.baseline_version: int | None = None  # baseline --version N
-
-    @property
-    def backup_policy(self) -> str:
-        return "none" if self.no_backup else self.backup
 
     @property
     def verbosity(self) -> int:
@@ -209,13 +204,6 @@ def _store_format(options: Options, value: str) -> None:
     options.format = value
 
 
-def _store_backup(options: Options, value: str) -> None:
-    if value not in _api.BACKUP_POLICIES:
-        raise UsageError(f"--backup must be {', '.join(_api.BACKUP_POLICIES[:-1])} or {_api.BACKUP_POLICIES[-1]}, "
-                         f"not {value!r}")
-    options.backup = value
-
-
 def _store_baseline_version(options: Options, value: str) -> None:
     if not (value.isascii() and value.isdigit()) or int(value) < 1:
         raise UsageError(f"--version needs a migration number, not {value!r}")
@@ -315,7 +303,7 @@ def _migrate(options: Options, frozen: object | None) -> int:
         options.data_dir,
         databases=options.databases or None,
         dry_run=options.dry_run or options.check,
-        backup=options.backup_policy,
+        backup=not options.no_backup,
         urls=options.urls or None,
         busy_timeout=options.busy_timeout,
         frozen=frozen,
@@ -432,9 +420,7 @@ OPTIONS: dict[str, Option] = {option.name: option for option in (
     Option("--check", "exit 3 when a migration is pending, 0 when none is\n(changes nothing)"),
     Option("--sql", "in a dry run, print the statements that would run, in order"),
     Option("--no-backup", "skip the backup into <data-dir>/backups/ before changing\n"
-           "an existing database (migrate: = --backup none)"),
-    Option("--backup", "what migrate backs up before changing an existing file: all\n"
-           "(default), shared (not the session databases) or none", "all|shared|none", _store_backup),
+           "an existing database"),
     Option("--format", "output format (default: text); json lists every database", "text|json",
            _store_format),
     Option("--quiet", "print only errors and what needs attention (JSON stays complete)",
@@ -453,7 +439,7 @@ SHORT = {"-h": "--help", **{option.short: option.name for option in OPTIONS.valu
 COMMANDS: dict[str, Command] = {command.name: command for command in (
     Command("migrate", "apply every pending migration, each in its own transaction with its\n"
             "ledger row; also migrates existing session databases", _migrate,
-            ("--dry-run", "--backup", "--no-backup", "--check", "--sql", "--format")),
+            ("--dry-run", "--no-backup", "--check", "--sql", "--format")),
     Command("status", "per database: applied, pending, changed and unknown migrations", _status,
             ("--format", "--check")),
     Command("verify", "compare each database's ledger and live schema with the proven schema",

@@ -26,9 +26,6 @@ if TYPE_CHECKING:
         busy_timeout: float
         dry_run: bool
         no_backup: bool
-
-        @property
-        def backup_policy(self) -> str: ...
         format: str
         check: bool
         sql: bool
@@ -52,7 +49,7 @@ def migrate(options: Options, frozen: object | None) -> int:
         databases = [database for database, _ in planned]
         sql = {index: statements for index, (_, statements) in enumerate(planned)}
     else:
-        result = _api.migrate(options.data_dir, dry_run=dry_run, backup=options.backup_policy,
+        result = _api.migrate(options.data_dir, dry_run=dry_run, backup=not options.no_backup,
                               **common)  # type: ignore[arg-type]
         databases, backup_dir = result.databases, result.backup_dir
     if options.format == "json":

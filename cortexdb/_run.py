@@ -27,19 +27,12 @@ if TYPE_CHECKING:
     Work = list[tuple[int, DatabaseSpec, Target]]
 
 
-def backs_up(policy: str, spec: DatabaseSpec) -> bool:
-    """Whether `policy` backs up `spec`'s files: "all" every one, "shared" the shared databases
-    only (a fleet of session databases would copy them all at every new session migration),
-    "none" none."""
-    return policy == "all" or (policy == "shared" and not spec.session)
-
-
 def migrate_slow(
-    catalog: Catalog, slow: Work, backup: str, busy_timeout: float, progress: Progress | None,
+    catalog: Catalog, slow: Work, backup: bool, busy_timeout: float, progress: Progress | None,
     *, isolate_sessions: bool = True,
 ) -> tuple[dict[int, Outcome | CortexDBError | None], str | None]:
     """Bring each of `slow` up to date: ({its index: what applying did, None if another process
-    did it meanwhile}, the backup directory if one was made). `backup`: a BACKUP_POLICIES entry.
+    did it meanwhile}, the backup directory if one was made).
 
     One bad session database never blocks the fleet: with `isolate_sessions`, the error of a
     session database (corrupt, locked past the timeout, a failing migration) is its result and
@@ -71,13 +64,11 @@ def migrate_slow(
                         results[index] = None
                     else:
                         if outcome is None:
-                            saves = backs_up(backup, spec) and not target.remote
-                            if saves and backups is None:
+                            if backup and backups is None and not target.remote:
                                 from .local.backups import BackupRun
 
                                 backups = BackupRun(target.root)
-                            outcome = _apply_in_place(catalog, spec, target, busy_timeout,
-                                                      backups if saves else None)
+                            outcome = _apply_in_place(catalog, spec, target, busy_timeout, backups)
                         results[index] = outcome
                 except CortexDBError as error:
                     if not (isolate_sessions and spec.session) or isinstance(error, FrozenModuleError):
