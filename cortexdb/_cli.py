@@ -440,9 +440,10 @@ OPTIONS: dict[str, Option] = {option.name: option for option in (
     Option("--sql", "in a dry run, print the statements that would run, in order"),
     Option("--backup", "which existing databases to copy into <data-dir>/backups/ before\n"
            "changing them: shared (default: the five shared ones, not the\n"
-           "session databases), all, or none", "shared|all|none", _store_backup),
+           "session databases), all, or none (as --no-backup does)", "shared|all|none",
+           _store_backup),
     Option("--no-backup", "skip the backup into <data-dir>/backups/ before changing\n"
-           "an existing database (migrate: the same as --backup none)"),
+           "an existing database"),
     Option("--format", "output format (default: text); json lists every database", "text|json",
            _store_format),
     Option("--quiet", "print only errors and what needs attention (JSON stays complete)",
