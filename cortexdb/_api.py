@@ -16,7 +16,7 @@ import sqlite3
 
 from ._errors import CortexDBError
 from ._index import check_session_id, load_index
-from ._targets import Target, is_url, resolve
+from ._targets import Target, backup_policy, is_url, resolve
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ._index import Index
     from ._inspect import DatabaseCheck, DatabaseStatus, VerifyReport
     from ._run import Work
+    from ._targets import BackupPolicy
 
     StrPath = str | os.PathLike[str]
     Progress = Callable[[int, int, str], None]
@@ -137,7 +138,7 @@ def migrate(
     databases: Iterable[str] | None = None,
     urls: Mapping[str, str] | None = None,
     dry_run: bool = False,
-    backup: bool = True,
+    backup: bool | BackupPolicy = True,
     busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
     frozen: object | None = None,
     progress: Progress | None = None,
@@ -147,12 +148,15 @@ def migrate(
     `databases` limits the run to those names; `urls` puts databases on a libSQL server,
     e.g. `{"cortex": "http://10.0.0.5:8080"}`, over `$CORTEX_DB_URL_<NAME>` and
     `$CORTEX_DB_URL` (`""` keeps one local); `dry_run` only reports what is pending;
-    `backup=False` skips the backup taken before changing an existing file (there is none
-    remotely); `progress(done, total, path)` is called after each database that needed work.
+    `backup` says which existing files are copied into `<data-dir>/backups/` before they change:
+    "shared" (the default, `True`: the shared databases, not the session ones), "all", or
+    "none" (`False`); never a database on a server; `progress(done, total, path)` is called
+    after each database that needed work.
     Raises a `CortexDBError` subclass, after which nothing of the failing migration remains.
     A session database that cannot be migrated (corrupt, locked past the timeout, a failing
     migration) does not raise: it is in `result.failures`, and every other one is migrated.
     """
+    policy = backup_policy(backup)  # a bad value is refused even when nothing is pending
     known = _known(frozen)
     results: list[DatabaseResult | None] = []
     waiting: list[tuple[int, Target]] = []
@@ -177,7 +181,7 @@ def migrate(
                     target.name, target.location, state, pending=pending, session=target.entry.session
                 )
         else:
-            done, backup_dir = _run.migrate_slow(catalog, slow, backup, busy_timeout, progress)
+            done, backup_dir = _run.migrate_slow(catalog, slow, policy, busy_timeout, progress)
             for at, outcome in done.items():
                 results[at] = _result(targets[at], outcome)
     return MigrateResult([result for result in results if result is not None], backup_dir)
@@ -188,17 +192,21 @@ def open_session(
     session_id: str,
     *,
     database: str | None = None,
-    backup: bool = True,
+    backup: bool | BackupPolicy = True,
     busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
     frozen: object | None = None,
 ) -> sqlite3.Connection:
     """A connection to the session's database, created and migrated on first use.
+
+    `backup` follows `migrate`'s rule: only "all" copies an existing session database into a
+    backup run of its own before migrating it; the default ("shared") and "none" do not.
 
     The id becomes a file name, so it must be 1-128 characters without `/`, `\\`, `..` or
     NUL (else `InvalidSessionIdError`). The connection has foreign keys on and the busy
     timeout set; its transaction handling is sqlite3's default.
     """
     check_session_id(session_id)
+    policy = backup_policy(backup)
     known = _known(frozen)
     entry = known.session_database(database)
     root = os.fspath(data_dir)
@@ -208,7 +216,7 @@ def open_session(
         from . import _run
 
         catalog = _whole(known)
-        _run.migrate_slow(catalog, [(0, catalog.databases[entry.name], target)], backup, busy_timeout, None,
+        _run.migrate_slow(catalog, [(0, catalog.databases[entry.name], target)], policy, busy_timeout, None,
                           isolate_sessions=False)
     from .local.sqlite import as_cortexdb_error
 

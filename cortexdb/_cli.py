@@ -15,10 +15,13 @@ import sys
 
 from . import _api, _report
 from ._errors import CortexDBError
+from ._targets import BACKUP_POLICIES
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
+
+    from ._targets import BackupPolicy
 
     Run = Callable[["Options", object], int]
 
@@ -43,6 +46,7 @@ class Options:
         self.busy_timeout = _api.DEFAULT_BUSY_TIMEOUT
         self.dry_run = False
         self.no_backup = False
+        self.backup: BackupPolicy | None = None  # migrate --backup; None: the library's default
         self.format = "text"
         self.quiet = False
         self.verbose = False
@@ -50,6 +54,11 @@ class Options:
         self.check = False  # status, migrate: exit 3 when anything is pending
         self.sql = False  # migrate --dry-run --sql
         self.baseline_version: int | None = None  # baseline --version N
+
+    @property
+    def backup_policy(self) -> bool | BackupPolicy:
+        """What `migrate` is given: `--no-backup` is `--backup none`; neither: the default (True)."""
+        return "none" if self.no_backup else self.backup or True
 
     @property
     def verbosity(self) -> int:
@@ -163,6 +172,8 @@ def _parse(argv: list[str], options: Options) -> Options:
     for name in given:
         if name not in COMMON and name not in command.options:
             raise UsageError(f"{name} does not apply to {options.command}")
+    if options.no_backup and options.backup not in (None, "none"):
+        raise UsageError(f"--no-backup and --backup {options.backup} contradict each other: give one")
     if options.quiet and options.verbose:
         raise UsageError("-q/--quiet and -v/--verbose contradict each other: give one")
     if options.sql and not (options.dry_run or options.check):
@@ -202,6 +213,14 @@ def _store_format(options: Options, value: str) -> None:
     if value not in ("text", "json"):
         raise UsageError(f"--format must be text or json, not {value!r}")
     options.format = value
+
+
+def _store_backup(options: Options, value: str) -> None:
+    for policy in BACKUP_POLICIES:
+        if value == policy:
+            options.backup = policy
+            return
+    raise UsageError(f"--backup must be shared, all or none, not {value!r}")
 
 
 def _store_baseline_version(options: Options, value: str) -> None:
@@ -303,7 +322,7 @@ def _migrate(options: Options, frozen: object | None) -> int:
         options.data_dir,
         databases=options.databases or None,
         dry_run=options.dry_run or options.check,
-        backup=not options.no_backup,
+        backup=options.backup_policy,
         urls=options.urls or None,
         busy_timeout=options.busy_timeout,
         frozen=frozen,
@@ -419,6 +438,10 @@ OPTIONS: dict[str, Option] = {option.name: option for option in (
     Option("--dry-run", "print what would be done and change nothing"),
     Option("--check", "exit 3 when a migration is pending, 0 when none is\n(changes nothing)"),
     Option("--sql", "in a dry run, print the statements that would run, in order"),
+    Option("--backup", "which existing databases to copy into <data-dir>/backups/ before\n"
+           "changing them: shared (default: the five shared ones, not the\n"
+           "session databases), all, or none (as --no-backup does)", "shared|all|none",
+           _store_backup),
     Option("--no-backup", "skip the backup into <data-dir>/backups/ before changing\n"
            "an existing database"),
     Option("--format", "output format (default: text); json lists every database", "text|json",
@@ -439,7 +462,7 @@ SHORT = {"-h": "--help", **{option.short: option.name for option in OPTIONS.valu
 COMMANDS: dict[str, Command] = {command.name: command for command in (
     Command("migrate", "apply every pending migration, each in its own transaction with its\n"
             "ledger row; also migrates existing session databases", _migrate,
-            ("--dry-run", "--no-backup", "--check", "--sql", "--format")),
+            ("--dry-run", "--backup", "--no-backup", "--check", "--sql", "--format")),
     Command("status", "per database: applied, pending, changed and unknown migrations", _status,
             ("--format", "--check")),
     Command("verify", "compare each database's ledger and live schema with the proven schema",

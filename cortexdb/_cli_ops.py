@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from typing import Protocol
 
     from ._api import DatabaseResult
+    from ._targets import BackupPolicy
 
     class Options(Protocol):
         """What these commands read of `_cli.Options` (not imported: `_cli` imports this module)."""
@@ -30,6 +31,9 @@ if TYPE_CHECKING:
         check: bool
         sql: bool
         baseline_version: int | None
+
+        @property
+        def backup_policy(self) -> bool | BackupPolicy: ...
 
 
 def run(options: Options, frozen: object | None) -> int:
@@ -49,7 +53,7 @@ def migrate(options: Options, frozen: object | None) -> int:
         databases = [database for database, _ in planned]
         sql = {index: statements for index, (_, statements) in enumerate(planned)}
     else:
-        result = _api.migrate(options.data_dir, dry_run=dry_run, backup=not options.no_backup,
+        result = _api.migrate(options.data_dir, dry_run=dry_run, backup=options.backup_policy,
                               **common)  # type: ignore[arg-type]
         databases, backup_dir = result.databases, result.backup_dir
     if options.format == "json":

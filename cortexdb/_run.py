@@ -2,9 +2,10 @@
 
 A missing file is created aside and linked into place whole (`local.aside`); an existing one,
 or one on a server, is migrated in place (`_apply`), after a backup of a file that held
-migrations. A database another process is creating is left for later: meanwhile this process
-can create the next one (databases are independent), so processes starting together on an
-empty data dir share the work instead of queueing behind one of them.
+anything when the backup policy covers it (`_targets.backs_up`). A database another process
+is creating is left for later: meanwhile this process can create the next one (databases are
+independent), so processes starting together on an empty data dir share the work instead of
+queueing behind one of them.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import os
 
 from ._errors import CortexDBError, FrozenModuleError
+from ._targets import backs_up
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -19,7 +21,7 @@ if TYPE_CHECKING:
 
     from ._apply import Outcome
     from ._catalog import Catalog, DatabaseSpec
-    from ._targets import Target
+    from ._targets import BackupPolicy, Target
     from .local.backups import BackupRun
 
     Progress = Callable[[int, int, str], None]
@@ -28,11 +30,14 @@ if TYPE_CHECKING:
 
 
 def migrate_slow(
-    catalog: Catalog, slow: Work, backup: bool, busy_timeout: float, progress: Progress | None,
+    catalog: Catalog, slow: Work, policy: BackupPolicy, busy_timeout: float, progress: Progress | None,
     *, isolate_sessions: bool = True,
 ) -> tuple[dict[int, Outcome | CortexDBError | None], str | None]:
     """Bring each of `slow` up to date: ({its index: what applying did, None if another process
     did it meanwhile}, the backup directory if one was made).
+
+    Each existing file that `backs_up(policy, target)` is copied into this run's one backup
+    folder before its first change; the others are changed without a copy.
 
     One bad session database never blocks the fleet: with `isolate_sessions`, the error of a
     session database (corrupt, locked past the timeout, a failing migration) is its result and
@@ -64,11 +69,14 @@ def migrate_slow(
                         results[index] = None
                     else:
                         if outcome is None:
-                            if backup and backups is None and not target.remote:
-                                from .local.backups import BackupRun
+                            keep = None
+                            if backs_up(policy, target):
+                                if backups is None:
+                                    from .local.backups import BackupRun
 
-                                backups = BackupRun(target.root)
-                            outcome = _apply_in_place(catalog, spec, target, busy_timeout, backups)
+                                    backups = BackupRun(target.root)
+                                keep = backups
+                            outcome = _apply_in_place(catalog, spec, target, busy_timeout, keep)
                         results[index] = outcome
                 except CortexDBError as error:
                     if not (isolate_sessions and spec.session) or isinstance(error, FrozenModuleError):

@@ -27,16 +27,28 @@ from ._uptodate import file_is_current
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
+    from typing import Literal
 
     from ._apply import Backend
     from ._catalog import Catalog
     from ._index import DatabaseEntry, Index
     from .local.backups import BackupRun
 
+    #: `backup=` of `migrate` and `open_session`, `--backup` of `cortex db migrate`.
+    BackupPolicy = Literal["shared", "all", "none"]
+
 URL_ENV = "CORTEX_DB_URL"  # the template; per database: CORTEX_DB_URL_<NAME>
 TOKEN_ENV = "CORTEX_LIBSQL_AUTH_TOKEN"  # per database: CORTEX_LIBSQL_AUTH_TOKEN_<NAME>
 NAME_PLACEHOLDER = "{name}"
 _SCHEMES = ("http://", "https://", "libsql://")
+#: Which existing databases a run copies into `<data-dir>/backups/` before changing them:
+#: the shared ones only, every one (session databases too), or none.
+BACKUP_POLICIES: tuple[BackupPolicy, ...] = ("shared", "all", "none")
+#: `backup=True`. Not "all": at thousands of session databases a run's copies are as big as the
+#: sessions themselves (3,000 of them: 83 MB a run), and each `open_session` that migrates an
+#: old session would publish a backup run of its own that pushes the shared databases' out of
+#: the five kept. The shared databases are the ones the application cannot start without.
+DEFAULT_BACKUP: BackupPolicy = "shared"
 
 
 class Target:
@@ -76,6 +88,23 @@ class Target:
 
     def __repr__(self) -> str:
         return f"Target({self.name!r}, {self.location!r})"
+
+
+def backup_policy(backup: bool | BackupPolicy) -> BackupPolicy:
+    """The policy `backup=` names: True is `DEFAULT_BACKUP`, False is "none"; else `InvalidInputError`."""
+    if isinstance(backup, bool):
+        return DEFAULT_BACKUP if backup else "none"
+    if backup in BACKUP_POLICIES:
+        return backup
+    raise InvalidInputError(None, f"backup must be 'shared', 'all' or 'none' (or True or False), not {backup!r}")
+
+
+def backs_up(policy: BackupPolicy, target: Target) -> bool:
+    """Whether a run under `policy` copies `target` before changing it: the one rule, for
+    `migrate` and `open_session` alike. A server keeps its own storage: never backed up."""
+    if target.remote or policy == "none":
+        return False
+    return policy == "all" or not target.entry.session
 
 
 def resolve(

@@ -230,3 +230,23 @@ def test_a_token_no_header_can_carry_is_refused_without_saying_it() -> None:
         _libsql.connect("http://127.0.0.1:9", "bad token\nwith a newline")
     assert "newline" not in str(refused.value) and "bad token" not in str(refused.value)
     assert "HTTP header" in str(refused.value)
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_an_http_redirect_is_not_followed(serve: Callable[[Handler], FakeServer], status: int) -> None:
+    """A redirect is an answer like any other error: the request and its token go nowhere else."""
+    other = serve(lambda h, body: send(h, 200, ok_batch(len(body["requests"][0]["batch"]["steps"]))))
+
+    def redirect(handler: http.server.BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
+        handler.send_response(status)
+        handler.send_header("Location", f"{other.url}/v3/pipeline")
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    server = serve(redirect)
+    conn = _libsql.connect(server.url, "tok-456", timeout=5)
+    with pytest.raises(_libsql.ConnectError, match=f"HTTP {status}") as refused:
+        conn.execute("SELECT 1")
+    conn.close()
+    assert "tok-456" not in str(refused.value) and len(str(refused.value).splitlines()) == 1
+    assert other.received == [] and len(server.received) >= 1

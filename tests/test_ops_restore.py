@@ -115,7 +115,7 @@ def test_restore_puts_back_session_databases_by_their_name(tmp_path: Path) -> No
     sessions.mkdir()
     _run(sessions / "abc.db", "CREATE TABLE notes (body TEXT)")  # made by the application, no ledger
     _run(sessions / "abc.db", "INSERT INTO notes VALUES ('before')")
-    result = cortexdb.migrate(tmp_path, databases=["session"])
+    result = cortexdb.migrate(tmp_path, databases=["session"], backup="all")  # the default copies no session
     assert result.backup_dir is not None
     name = Path(result.backup_dir).name
     assert cortexdb.backups(tmp_path)[0].files == ("sessions/abc.db",)
