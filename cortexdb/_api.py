@@ -12,7 +12,6 @@ status, verify and dry runs, which are pure functions (`_inspect`) of a backend'
 from __future__ import annotations
 
 import os
-import sqlite3
 
 from ._errors import CortexDBError
 from ._index import check_session_id, load_index
@@ -20,6 +19,7 @@ from ._targets import Target, backup_policy, is_url, resolve
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import sqlite3
     from collections.abc import Callable, Iterable, Iterator, Mapping
 
     from ._apply import Outcome
@@ -218,6 +218,8 @@ def open_session(
         catalog = _whole(known)
         _run.migrate_slow(catalog, [(0, catalog.databases[entry.name], target)], policy, busy_timeout, None,
                           isolate_sessions=False)
+    import sqlite3
+
     from .local.sqlite import as_cortexdb_error
 
     try:
