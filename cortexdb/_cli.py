@@ -242,25 +242,7 @@ def help_text(command: str = "") -> str:
     """`--help`: of one command (its own options and `COMMON`), or of all (every option)."""
     from . import _cli_text
 
-    if command:
-        chosen = COMMANDS[command]
-        lines = [usage(command), "", *chosen.summary.split("\n"), "", "options:"]
-        names = [*chosen.options, *COMMON]
-        lines += _cli_text.columns((OPTIONS[name].label(), OPTIONS[name].help) for name in names)
-    else:
-        lines = [usage(), "", _cli_text.DESCRIPTION, "", "commands:"]
-        lines += _cli_text.columns((entry.name, entry.summary) for entry in COMMANDS.values())
-        lines += ["", "options:"]
-        lines += _cli_text.columns((option.label(), _scope(option.name) + option.help) for option in OPTIONS.values())
-    lines += _cli_text.columns([("-h, --help", "show this help")])
-    return "\n".join(lines) + "\n\n" + _cli_text.ENVIRONMENT + "\n" + _cli_text.EXIT_STATUS
-
-
-def _scope(option: str) -> str:
-    """"migrate: " before the help of an option only `migrate` takes."""
-    if option in COMMON:
-        return ""
-    return ", ".join(name for name, command in COMMANDS.items() if option in command.options) + ": "
+    return _cli_text.help_text(usage(command), command, COMMANDS, OPTIONS, COMMON)
 
 
 def main(argv: list[str] | None = None, *, frozen: object | None = None) -> int:
@@ -350,60 +332,11 @@ def _source_checkout_changed() -> bool:
     return sources_changed(package)
 
 
-def _status(options: Options, frozen: object | None) -> int:
-    rows = _api.each_status(options.data_dir, databases=options.databases or None, urls=options.urls or None,
-                            busy_timeout=options.busy_timeout, frozen=frozen)
-    attention = pending = False
-    if options.format == "json":
-        stream = _report.JsonStream({"data_dir": _report.absolute(options.data_dir)})
-        for status in rows:
-            attention = attention or _report.status_attention(status)
-            pending = pending or bool(status.pending)
-            stream.add(_report.status_json(status))
-        stream.close()
-        return 1 if attention else PENDING if options.check and pending else 0
-    tallies = _report.Tallies()
-    for status in rows:
-        needs = _report.status_attention(status)
-        attention = attention or needs
-        pending = pending or bool(status.pending)
-        if status.session and options.verbosity == _report.NORMAL:
-            tallies.add(status.name, _report.status_state(status))
-        elif options.verbosity == _report.QUIET and not needs:
-            continue
-        if needs or not status.session or options.verbose:
-            print(_report.row(status.name, status.path, options.data_dir, _report.status_text(status)))
-    for line in tallies.lines():
-        print(line)
-    return 1 if attention else PENDING if options.check and pending else 0
+def _read(options: Options, frozen: object | None) -> int:
+    """status and verify (`_cli_read`), loaded only for them."""
+    from . import _cli_read
 
-
-def _verify(options: Options, frozen: object | None) -> int:
-    checks = _api.each_check(options.data_dir, databases=options.databases or None, urls=options.urls or None,
-                             busy_timeout=options.busy_timeout, frozen=frozen)
-    drifted = 0
-    if options.format == "json":
-        stream = _report.JsonStream({"data_dir": _report.absolute(options.data_dir)})
-        for check in checks:
-            drifted += not check.ok
-            stream.add(_report.check_json(check))
-        stream.close({"ok": not drifted})
-        return 1 if drifted else 0
-    tallies = _report.Tallies()
-    for check in checks:
-        drifted += not check.ok
-        if check.session and options.verbosity == _report.NORMAL:
-            tallies.add(check.name, "ok" if check.ok else "DRIFT (listed above)")
-        elif options.verbosity == _report.QUIET and check.ok:
-            continue
-        if not check.ok or not check.session or options.verbose:
-            for line in _report.check_lines(check, options.data_dir):
-                print(line)
-    if not options.quiet:
-        for line in tallies.lines():
-            print(line)
-        print(f"drift in {drifted} database(s)" if drifted else "no drift")
-    return 1 if drifted else 0
+    return _cli_read.run(options, frozen)
 
 
 def _operator(options: Options, frozen: object | None) -> int:
@@ -463,10 +396,10 @@ COMMANDS: dict[str, Command] = {command.name: command for command in (
     Command("migrate", "apply every pending migration, each in its own transaction with its\n"
             "ledger row; also migrates existing session databases", _migrate,
             ("--dry-run", "--backup", "--no-backup", "--check", "--sql", "--format")),
-    Command("status", "per database: applied, pending, changed and unknown migrations", _status,
+    Command("status", "per database: applied, pending, changed and unknown migrations", _read,
             ("--format", "--check")),
     Command("verify", "compare each database's ledger and live schema with the proven schema",
-            _verify, ("--format",)),
+            _read, ("--format",)),
     Command("history", "per database: every ledger row (version, file, description, applied_at,\n"
             "checksum kind: canonical, legacy, changed, unknown), then what is pending", _operator,
             ("--format",)),

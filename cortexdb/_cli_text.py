@@ -8,7 +8,8 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping, Sequence
+    from typing import Any
 
 DESCRIPTION = (
     "Bring CortexPrism's SQLite databases up to date with the migrations frozen into this build."
@@ -77,3 +78,29 @@ def version_text(frozen: object | None) -> str:
         highest = max((migration.version for migration in spec.migrations), default=0)
         lines.append(f"  {spec.name:<10} up to {shown_version(highest)} ({len(spec.migrations)} migrations)")
     return "\n".join(lines) + "\n"
+
+
+def help_text(usage: str, command: str, commands: Mapping[str, Any], options: Mapping[str, Any],
+              common: Sequence[str]) -> str:
+    """`cortex db --help` (all commands, every option with the commands it is for) or
+    `cortex db COMMAND --help` (its own options and the common ones), from `_cli`'s tables."""
+    if command:
+        chosen = commands[command]
+        lines = [usage, "", *chosen.summary.split("\n"), "", "options:"]
+        names = [*chosen.options, *common]
+        lines += columns((options[name].label(), options[name].help) for name in names)
+    else:
+        lines = [usage, "", DESCRIPTION, "", "commands:"]
+        lines += columns((entry.name, entry.summary) for entry in commands.values())
+        lines += ["", "options:"]
+        lines += columns((option.label(), _scope(option.name, commands, common) + option.help)
+                         for option in options.values())
+    lines += columns([("-h, --help", "show this help")])
+    return "\n".join(lines) + "\n\n" + ENVIRONMENT + "\n" + EXIT_STATUS
+
+
+def _scope(option: str, commands: Mapping[str, Any], common: Sequence[str]) -> str:
+    """"migrate: " before the help of an option only `migrate` takes."""
+    if option in common:
+        return ""
+    return ", ".join(name for name, command in commands.items() if option in command.options) + ": "
