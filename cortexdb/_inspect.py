@@ -113,6 +113,8 @@ def check_database(spec: DatabaseSpec, snapshot: Snapshot) -> DatabaseCheck:
     problems = _ledger_problems(make_plan(spec, snapshot.ledger))
     if problems:
         return DatabaseCheck(spec.name, snapshot.location, tuple(problems), session=spec.session)
+    from .local.sqlite import quick_check_problem  # a local file's check; a server has none
+
     integrity = quick_check_problem(snapshot.integrity or ())
     if integrity:
         problems.append(f"PRAGMA quick_check: {integrity}")
@@ -125,15 +127,6 @@ def check_database(spec: DatabaseSpec, snapshot: Snapshot) -> DatabaseCheck:
         spec.name, snapshot.location, tuple(problems), tuple(missing), tuple(extra), tuple(different),
         spec.session,
     )
-
-
-def quick_check_problem(rows: Sequence[str]) -> str | None:
-    """One line saying what `quick_check` found, or None when it found nothing."""
-    problems = [row for row in rows if row != "ok"]
-    if not problems:
-        return None
-    more = len(problems) - 1
-    return problems[0] + (f" and {more} more problem(s)" if more else "")
 
 
 def compare_schema(

@@ -40,3 +40,14 @@ def test_a_header_that_cannot_answer_is_asked_of_sqlite(tmp_path: Path) -> None:
         assert _loaded(tmp_path) == "0 ['sqlite3']"
     finally:
         reader.close()
+
+
+def test_applying_to_an_empty_data_dir_loads_no_dataclasses(tmp_path: Path) -> None:
+    """The slow path of a start with work (creating every database) never needs what status and
+    verify return: `_inspect`'s dataclasses import `inspect`, `ast` and `dis` (about 10 ms)."""
+    code = ("import sys\nfrom cortexdb._cli import main\n"
+            "code = main(['db', 'migrate', '-q', '--data-dir', sys.argv[1]])\n"
+            "print(code, sorted(m for m in ('dataclasses', 'inspect', 'cortexdb._inspect') if m in sys.modules))\n")
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path)], cwd=ROOT, capture_output=True, text=True,
+                            check=True).stdout.strip()
+    assert result == "0 []"

@@ -10,7 +10,6 @@ from .. import _ledger
 from .._apply import check_foreign_keys, commit_failed, ended_own_transaction, step_failed, violations
 from .._contract import execute_steps, read_schema, user_version_statement
 from .._errors import CorruptDatabaseError, CortexDBError
-from .._inspect import Snapshot, quick_check_problem
 from .._uptodate import file_is_current
 from . import sqlite as _connect
 
@@ -22,6 +21,7 @@ if TYPE_CHECKING:
     from .._apply import HealWork, Record
     from .._catalog import Migration
     from .._heal import Healed
+    from .._inspect import Snapshot
     from .backups import BackupRun
 
 log = logging.getLogger("cortexdb")
@@ -50,6 +50,10 @@ class LocalFile:
         return file_is_current(self.location, expected, self.busy_timeout)
 
     def snapshot(self, ledger: str, schema: bool = False, entries: bool = False) -> Snapshot:
+        # Here, not at the top: `_inspect`'s dataclasses import `inspect`, `ast` and `dis`, which
+        # an apply (the slow path of every start that has work) never needs.
+        from .._inspect import Snapshot
+
         if not _connect.database_file_exists(self.location):
             return Snapshot(self.location, False, ())
         try:
@@ -257,7 +261,7 @@ class LocalFile:
                 raise step_failed(self.location, migration, step, error) from None
 
     def _quick_check(self, conn: sqlite3.Connection) -> None:
-        problem = quick_check_problem(_connect.quick_check(conn))
+        problem = _connect.quick_check_problem(_connect.quick_check(conn))
         if problem:
             raise CorruptDatabaseError(
                 self.location,

@@ -6,6 +6,7 @@ import os
 import sqlite3
 import stat
 import time
+from collections.abc import Sequence
 
 from .._errors import (
     CorruptDatabaseError,
@@ -110,6 +111,15 @@ def quick_check(conn: sqlite3.Connection) -> tuple[str, ...]:
     first problem with "*** in database main ***" and a newline, which would split a message."""
     lines = [line for row in conn.execute("PRAGMA quick_check").fetchall() for line in str(row[0]).splitlines()]
     return tuple(line for line in lines if line.strip() and not line.startswith("*** in database "))
+
+
+def quick_check_problem(rows: Sequence[str]) -> str | None:
+    """One line saying what `quick_check` found, or None when it found nothing."""
+    problems = [row for row in rows if row != "ok"]
+    if not problems:
+        return None
+    more = len(problems) - 1
+    return problems[0] + (f" and {more} more problem(s)" if more else "")
 
 
 def make_parent_dir(path: str) -> None:

@@ -29,7 +29,6 @@ from .. import _ledger
 from .._apply import check_foreign_keys, ended_own_transaction, step_failed, violations
 from .._contract import ADD_COLUMN, COLUMN_EXISTS, Step, read_schema, user_version_statement
 from .._errors import CommitUnconfirmed, ConnectError, LockTimeoutError, MigrationFailedError, RemoteError, SQLError
-from .._inspect import Snapshot
 from . import session as _libsql
 from .batches import BatchItem, Unless
 
@@ -43,6 +42,7 @@ if TYPE_CHECKING:
     from .._contract import SchemaRow
     from .._errors import CortexDBError
     from .._heal import Healed
+    from .._inspect import Snapshot
 
 log = logging.getLogger("cortexdb")
 
@@ -143,6 +143,8 @@ class RemoteDatabase:
     def snapshot(self, ledger: str, schema: bool = False, entries: bool = False) -> Snapshot:
         """Read in one snapshot, without the write lock (see `read_ledger`). No `PRAGMA
         quick_check`: the server owns its storage's integrity."""
+        from .._inspect import Snapshot  # not at the top: its dataclasses cost an apply more than it does
+
         rows, live, listed = read_ledger(self.location, self.token, ledger, self.busy_timeout, schema=schema,
                                          entries=entries)
         return Snapshot(self.location, True, tuple(rows), None if live is None else tuple(live),
