@@ -30,7 +30,7 @@ class Snapshot:
     exists: bool  # a server database always exists; a missing or empty file does not
     ledger: tuple[tuple[int, str], ...]  # (version, checksum) in version order; () without a ledger
     schema: tuple[SchemaRow, ...] | None = None  # `read_schema`, when asked for
-    integrity: tuple[str, ...] | None = None  # `PRAGMA quick_check` rows; None where the server owns that
+    integrity: str | None = None  # what `PRAGMA quick_check` found, in one line; None: nothing, or a server
     #: (version, description, applied_at, checksum) of every ledger row, when asked for (`history`)
     entries: tuple[tuple[int, str, str, str], ...] | None = None
 
@@ -113,11 +113,8 @@ def check_database(spec: DatabaseSpec, snapshot: Snapshot) -> DatabaseCheck:
     problems = _ledger_problems(make_plan(spec, snapshot.ledger))
     if problems:
         return DatabaseCheck(spec.name, snapshot.location, tuple(problems), session=spec.session)
-    from .local.sqlite import quick_check_problem  # a local file's check; a server has none
-
-    integrity = quick_check_problem(snapshot.integrity or ())
-    if integrity:
-        problems.append(f"PRAGMA quick_check: {integrity}")
+    if snapshot.integrity:
+        problems.append(f"PRAGMA quick_check: {snapshot.integrity}")
     assert snapshot.schema is not None, "verify needs a snapshot with the schema"
     missing, extra, different = compare_schema(spec.schema, snapshot.schema)
     problems += [f"missing {kind} {name}" for kind, name in missing]

@@ -29,13 +29,13 @@ def test_a_snapshot_of_a_migrated_file_is_what_sqlite_holds(tmp_path: Path) -> N
     with sqlite3.connect(tmp_path / "cortex.db") as conn:
         assert snapshot.schema == tuple(read_schema(conn, catalog.ledger))
         rows = conn.execute(f"SELECT version, checksum FROM {catalog.ledger} ORDER BY version").fetchall()
-    assert snapshot.ledger == tuple(rows) and snapshot.exists and snapshot.integrity == ("ok",)
+    assert snapshot.ledger == tuple(rows) and snapshot.exists and snapshot.integrity is None  # quick_check: ok
     assert check_database(catalog.databases["cortex"], snapshot).ok
 
 
 def test_verify_and_status_decide_from_the_snapshot_alone() -> None:
     spec, ledger = _spec_and_ledger()
-    clean = Snapshot("x.db", True, ledger, tuple(spec.schema), ("ok",))
+    clean = Snapshot("x.db", True, ledger, tuple(spec.schema), None)
     assert check_database(spec, clean).problems == ()
     assert database_status(spec, clean).up_to_date and pending_versions(spec, clean) == ()
 
@@ -43,7 +43,7 @@ def test_verify_and_status_decide_from_the_snapshot_alone() -> None:
     extra = Snapshot("x.db", True, ledger, (*spec.schema, cache))
     assert check_database(spec, extra).extra == (("table", "SQLiteCache"),)
 
-    damaged = Snapshot("x.db", True, ledger, tuple(spec.schema), ("*** in database main ***",))
+    damaged = Snapshot("x.db", True, ledger, tuple(spec.schema), "*** in database main ***")
     assert check_database(spec, damaged).problems == ("PRAGMA quick_check: *** in database main ***",)
 
     missing = Snapshot("x.db", False, ())

@@ -64,7 +64,7 @@ class LocalFile:
                 rows = tuple(_ledger.read_ledger(conn, ledger, self.location))
                 integrity = live = None
                 if schema:
-                    integrity = _connect.quick_check(conn)
+                    integrity = _connect.quick_check_problem(_connect.quick_check(conn))
                     live = tuple(read_schema(conn, ledger))
                 listed = tuple(_ledger.read_entries(conn, ledger, self.location)) if entries else None
                 conn.execute("ROLLBACK")
