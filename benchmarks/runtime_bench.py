@@ -32,6 +32,7 @@ FLOOR = "raw: WAL, a transaction per migration + ledger row + user_version"
 # A child that imports everything, says "ready" and waits for a line before it migrates: the
 # start barrier for "processes starting together" without interpreter start-up in the way.
 BARRIER_CHILD = """
+import sqlite3  # what the slow path uses; `import cortexdb` no longer loads it (an up-to-date start never does)
 import sys
 from cortexdb._catalog import load_catalog
 from cortexdb._cli import main
