@@ -9,12 +9,11 @@ three calls per migration (`lock`, `apply`, and `finish` once at the end), each 
 
 from __future__ import annotations
 
-import logging
-
 from ._catalog import check_steps
 from ._contract import Step, create_ledger_statement, fingerprint, user_version_statement
 from ._contract import record as record_statements
 from ._errors import TIMED_OUT, CommitUnconfirmed, CortexDBError, ForeignKeyViolationError, MigrationFailedError
+from ._log import log
 from ._plan import make_plan
 
 TYPE_CHECKING = False
@@ -91,7 +90,6 @@ if TYPE_CHECKING:
             (nothing changed: ROLLBACK). None, nothing done: it ended the transaction to change
             a setting or take the backup first; start over."""
 
-log = logging.getLogger("cortexdb")
 
 #: How many times one migration is tried when the server ends its transaction (sqld aborts
 #: one that holds the write lock over 5 s while another client waits).

@@ -17,10 +17,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import sys
 import time
 
 from .._errors import DataDirError, LockTimeoutError
+from .._log import log
 
 try:
     import fcntl
@@ -161,9 +161,7 @@ def set_aside_leftovers(path: str) -> list[str]:
             ) from None
         moved.append(target)
     if moved:
-        import logging
-
-        logging.getLogger("cortexdb").warning(
+        log.warning(
             "%s: moved aside what a deleted database left beside it, so the new database does not "
             "read it: %s", path, ", ".join(moved))
     return moved
@@ -220,7 +218,4 @@ def _sync_directory(directory: str) -> None:
 
 
 def _debug(message: str, *args: object) -> None:
-    # Not worth importing logging for: if nothing imported it, nobody configured a handler.
-    logging = sys.modules.get("logging")
-    if logging is not None:
-        logging.getLogger("cortexdb").debug(message, *args)
+    log.debug(message, *args)

@@ -9,7 +9,6 @@ always, and the newest others up to five runs and 2 GiB in all.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import re
 import shutil
@@ -17,8 +16,7 @@ import sqlite3
 import time
 
 from .._errors import BackupError
-
-log = logging.getLogger("cortexdb")
+from .._log import log
 
 KEEP = 5
 #: Older runs are kept only while all kept backups together stay within this size; the

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import sqlite3
 
@@ -10,6 +9,7 @@ from .. import _ledger
 from .._apply import check_foreign_keys, commit_failed, ended_own_transaction, step_failed, violations
 from .._contract import execute_steps, read_schema, user_version_statement
 from .._errors import CorruptDatabaseError, CortexDBError
+from .._log import log
 from .._uptodate import file_is_current
 from . import sqlite as _connect
 
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from .._inspect import Snapshot
     from .backups import BackupRun
 
-log = logging.getLogger("cortexdb")
 
 
 class LocalFile:

@@ -21,7 +21,6 @@ What differs from a file (docs/sqld-notes.md has the evidence):
 from __future__ import annotations
 
 import contextlib
-import logging
 import random
 import time
 
@@ -29,6 +28,7 @@ from .. import _ledger
 from .._apply import check_foreign_keys, ended_own_transaction, step_failed, violations
 from .._contract import ADD_COLUMN, COLUMN_EXISTS, Step, read_schema, user_version_statement
 from .._errors import CommitUnconfirmed, ConnectError, LockTimeoutError, MigrationFailedError, RemoteError, SQLError
+from .._log import log
 from . import session as _libsql
 from .batches import BatchItem, Unless
 
@@ -44,7 +44,6 @@ if TYPE_CHECKING:
     from .._heal import Healed
     from .._inspect import Snapshot
 
-log = logging.getLogger("cortexdb")
 
 MIN_TIMEOUT = 1.0  # seconds per request; a BEGIN IMMEDIATE may wait up to 5 s per transaction ahead
 
