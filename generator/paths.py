@@ -89,6 +89,12 @@ def clashes(files: Mapping[str, str]) -> dict[str, str]:
             if SESSION_PLACEHOLDER not in file:
                 continue
             pattern = _pattern(file)
+            folder = _folder_it_names(pattern, keys[other][:-1])
+            if folder is not None:
+                found[name] = (f"can name {folder[0]!r}, a folder of {other_file!r} (database {other!r}), as "
+                               f"the file of session {folder[1]!r}: give the session files a prefix or a "
+                               "folder of their own")
+                break
             if SESSION_PLACEHOLDER not in other_file:
                 session_id = _session_id_of(pattern, other_file)
                 if session_id is not None:
@@ -101,6 +107,17 @@ def clashes(files: Mapping[str, str]) -> dict[str, str]:
                                "session database a prefix or a folder of its own")
                 break
     return found
+
+
+def _folder_it_names(pattern: tuple[tuple[str, ...], str, str], folders: tuple[str, ...]) -> tuple[str, str] | None:
+    """(a folder of `folders`, the session id) where `pattern` would name that folder as a
+    session's file: the runtime could not create one of them."""
+    for depth in range(1, len(folders) + 1):
+        folder = "/".join(folders[:depth])
+        session_id = _session_id_of(pattern, folder)
+        if session_id is not None:
+            return folder, session_id
+    return None
 
 
 def _patterns_overlap(a: tuple[tuple[str, ...], str, str], b: tuple[tuple[str, ...], str, str]) -> bool:
